@@ -1,0 +1,30 @@
+# kassa — see README.md. `make run` serves the demo; `make test` runs every test.
+
+GO        ?= go
+export GOFLAGS := -buildvcs=false
+WASM      := wasm/kassa.wasm
+WASMFLAGS := -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w"
+
+.PHONY: all build wasm wasm-check wasm-size run test test-go test-js bench fmt vet clean
+
+all: build
+
+## wasm: rebuild the core's WebAssembly module (committed at wasm/kassa.wasm)
+wasm:
+	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $(WASM) ./wasm/guest
+
+## wasm-check: fail if the committed module differs from a fresh build
+wasm-check:
+	@tmp=$$(mktemp -d) && GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $$tmp/kassa.wasm ./wasm/guest && \
+	if cmp -s $$tmp/kassa.wasm $(WASM); then echo "wasm-check: $(WASM) is up to date"; rm -rf $$tmp; \
+	else echo "wasm-check: $(WASM) differs from a fresh build: run 'make wasm' and commit it" >&2; rm -rf $$tmp; exit 1; fi
+
+## wasm-size: print the module's size, raw and gzipped
+wasm-size:
+	@echo "raw:  $$(wc -c < $(WASM)) bytes"; echo "gzip: $$(gzip -9 -c $(WASM) | wc -c) bytes"
+
+fmt:
+	gofmt -w core plugin wasm caddy examples
+
+vet:
+	$(GO) vet ./...

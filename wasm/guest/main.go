@@ -1,0 +1,140 @@
+//go:build wasip1
+
+// Command guest is kassa's core as a WebAssembly reactor (GOOS=wasip1,
+// -buildmode=c-shared), committed as wasm/kassa.wasm. The exports and their
+// calling convention are documented in wasm/README.md; this file is only the
+// adapter between that ABI and package core.
+package main
+
+import (
+	"unsafe"
+
+	"github.com/kassa-edge/kassa/core"
+)
+
+func main() {}
+
+// An instance serves one call at a time, so one Core serves them all.
+var c = core.New()
+
+// live keeps every buffer handed to the host reachable, by address: Go's
+// collector does not move objects, so an address stays valid until
+// kassa_free drops the buffer.
+var live = map[uint32][]byte{}
+
+func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
+
+// pack returns a result as pointer<<32 | length.
+func pack(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
+	return uint64(addr(b))<<32 | uint64(len(b))
+}
+
+// region returns the bytes [ptr, ptr+n) if they lie inside a live buffer.
+// Host mistakes become an error result, never a trap or a stray read.
+func region(ptr, n uint32) ([]byte, bool) {
+	if n == 0 {
+		return nil, true
+	}
+	for base, b := range live {
+		if ptr >= base && uint64(ptr)+uint64(n) <= uint64(base)+uint64(len(b)) {
+			off := ptr - base
+			return b[off : off+n : off+n], true
+		}
+	}
+	return nil, false
+}
+
+var errBuffer = []byte(`{"error":"invalid buffer: pass memory returned by kassa_alloc"}`)
+
+func text(ptr, n uint32) (string, bool) {
+	b, ok := region(ptr, n)
+	if !ok {
+		return "", false
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), true
+}
+
+// kassa_alloc returns a buffer of size bytes that stays valid until
+// kassa_free, or 0 when size is 0.
+//
+//go:wasmexport kassa_alloc
+func kassaAlloc(size uint32) uint32 {
+	if size == 0 {
+		return 0
+	}
+	b := make([]byte, size)
+	p := addr(b)
+	live[p] = b
+	return p
+}
+
+// kassa_free releases a buffer returned by kassa_alloc.
+//
+//go:wasmexport kassa_free
+func kassaFree(ptr uint32) { delete(live, ptr) }
+
+// kassa_version returns the core version string.
+//
+//go:wasmexport kassa_version
+func kassaVersion() uint64 { return pack(version) }
+
+var version = []byte(core.Version)
+
+// kassa_endpoints returns the JSON list of endpoints and operations.
+//
+//go:wasmexport kassa_endpoints
+func kassaEndpoints() uint64 { return pack(endpoints) }
+
+var endpoints = core.Endpoints()
+
+// kassa_validate validates a body as an endpoint.
+//
+//go:wasmexport kassa_validate
+func kassaValidate(idPtr, idLen, bodyPtr, bodyLen uint32) uint64 {
+	id, ok1 := text(idPtr, idLen)
+	body, ok2 := region(bodyPtr, bodyLen)
+	if !ok1 || !ok2 {
+		return pack(errBuffer)
+	}
+	return pack(c.Validate(id, body))
+}
+
+// kassa_validate_query validates a raw query string as an endpoint's
+// query parameters.
+//
+//go:wasmexport kassa_validate_query
+func kassaValidateQuery(idPtr, idLen, qPtr, qLen uint32) uint64 {
+	id, ok1 := text(idPtr, idLen)
+	q, ok2 := region(qPtr, qLen)
+	if !ok1 || !ok2 {
+		return pack(errBuffer)
+	}
+	return pack(c.ValidateQuery(id, q))
+}
+
+// kassa_sign signs a JSON object of fields with an operation.
+//
+//go:wasmexport kassa_sign
+func kassaSign(opPtr, opLen, fPtr, fLen uint32) uint64 {
+	op, ok1 := text(opPtr, opLen)
+	f, ok2 := region(fPtr, fLen)
+	if !ok1 || !ok2 {
+		return pack(errBuffer)
+	}
+	return pack(c.Sign(op, f))
+}
+
+// kassa_string_to_sign returns an operation's string to sign.
+//
+//go:wasmexport kassa_string_to_sign
+func kassaStringToSign(opPtr, opLen, fPtr, fLen uint32) uint64 {
+	op, ok1 := text(opPtr, opLen)
+	f, ok2 := region(fPtr, fLen)
+	if !ok1 || !ok2 {
+		return pack(errBuffer)
+	}
+	return pack(c.StringToSign(op, f))
+}
