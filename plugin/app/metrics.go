@@ -1,0 +1,104 @@
+package app
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are kassa's collectors in Caddy's Prometheus registry (served by
+// Caddy's admin endpoint /metrics). Labels never carry secrets, tokens or
+// invoice ids: only provider, endpoint id, outcome, engine and function.
+type Metrics struct {
+	// Requests counts handled requests by provider, endpoint and outcome
+	// (ok, invalid, unauthorized, forbidden, not_found, upstream_error, unavailable, error).
+	Requests *prometheus.CounterVec
+	// EngineCall observes core calls by engine and function.
+	EngineCall *prometheus.HistogramVec
+	// Deliveries counts outbox attempts by provider and outcome
+	// (delivered, retry, dead).
+	Deliveries *prometheus.CounterVec
+	// Instances reports wasm instances by state (idle, total).
+	Instances *prometheus.GaugeVec
+
+	mu    sync.Mutex
+	pools []poolStats
+}
+
+type poolStats interface{ Stats() (idle, total int) }
+
+var (
+	metricsMu sync.Mutex
+	byReg     = map[*prometheus.Registry]*Metrics{}
+)
+
+// metricsFor returns the collectors registered in ctx's registry, creating
+// them once per registry (a config reload keeps the registry).
+func metricsFor(ctx caddy.Context) (*Metrics, error) {
+	reg := ctx.GetMetricsRegistry()
+	metricsMu.Lock()
+	defer metricsMu.Unlock()
+	if m := byReg[reg]; m != nil {
+		m.mu.Lock()
+		m.pools = nil // the previous config's engines are going away
+		m.mu.Unlock()
+		return m, nil
+	}
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kassa", Name: "requests_total",
+			Help: "Requests handled by kassa, by provider, endpoint and outcome.",
+		}, []string{"provider", "endpoint", "outcome"}),
+		EngineCall: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "kassa", Name: "engine_call_seconds",
+			Help:    "Latency of calls into the core, by engine and function.",
+			Buckets: []float64{1e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2},
+		}, []string{"engine", "fn"}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kassa", Name: "outbox_deliveries_total",
+			Help: "Outbox delivery attempts, by provider and outcome.",
+		}, []string{"provider", "outcome"}),
+		Instances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "kassa", Name: "engine_instances",
+			Help: "WebAssembly instances in the pool, by state.",
+		}, []string{"state"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.Requests, m.EngineCall, m.Deliveries, poolCollector{m}} {
+			if err := reg.Register(c); err != nil {
+				var are prometheus.AlreadyRegisteredError
+				if !errors.As(err, &are) {
+					return nil, err
+				}
+			}
+		}
+	}
+	byReg[reg] = m
+	return m, nil
+}
+
+func (m *Metrics) watchPool(p poolStats) {
+	m.mu.Lock()
+	m.pools = append(m.pools, p)
+	m.mu.Unlock()
+}
+
+// poolCollector reads the pools' sizes when scraped.
+type poolCollector struct{ m *Metrics }
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) { c.m.Instances.Describe(ch) }
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	idle, total := 0, 0
+	for _, p := range c.m.pools {
+		i, t := p.Stats()
+		idle, total = idle+i, total+t
+	}
+	c.m.mu.Unlock()
+	c.m.Instances.WithLabelValues("idle").Set(float64(idle))
+	c.m.Instances.WithLabelValues("total").Set(float64(total))
+	c.m.Instances.Collect(ch)
+}

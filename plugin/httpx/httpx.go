@@ -1,0 +1,110 @@
+// Package httpx holds the small HTTP pieces every kassa provider needs:
+// bounded body reads, capturing the next handler's answer, JSON answers.
+package httpx
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// ErrTooLarge is returned by ReadBody when the body exceeds the limit.
+var ErrTooLarge = errors.New("body too large")
+
+// ReadBody reads the whole request body, at most limit bytes. A larger
+// body (declared or actual) gives ErrTooLarge without reading the rest.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, ErrTooLarge
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	n := r.ContentLength
+	if n < 0 || n > limit {
+		n = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+1))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > limit {
+		return nil, ErrTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// Captured is the next handler's buffered answer.
+type Captured struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Capture runs next with r (whose body is replaced by body) and buffers its
+// answer instead of sending it, up to limit bytes. The caller decides what
+// reaches the client.
+func Capture(next caddyhttp.Handler, w http.ResponseWriter, r *http.Request, body []byte, limit int64) (*Captured, error) {
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	r2.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	r2.Header.Del("Transfer-Encoding")
+	r2.Header.Del("Accept-Encoding") // the answer must be readable here, not gzip
+	// The recorder writes headers into w's header map: keep ours aside and
+	// take the backend's out, so none of them leaks into kassa's answer.
+	mine := w.Header().Clone()
+	buf := new(bytes.Buffer)
+	rec := caddyhttp.NewResponseRecorder(w, buf, func(int, http.Header) bool { return true })
+	err := next.ServeHTTP(rec, r2)
+	theirs := w.Header().Clone()
+	clear(w.Header())
+	for k, v := range mine {
+		w.Header()[k] = v
+	}
+	if err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > limit {
+		return nil, ErrTooLarge
+	}
+	status := rec.Status()
+	if status == 0 {
+		status = http.StatusOK
+	}
+	return &Captured{Status: status, Header: theirs, Body: buf.Bytes()}, nil
+}
+
+// WriteJSON sends body as a JSON answer.
+func WriteJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// JSONContentType reports whether a request's Content-Type can carry a
+// JSON body. Gateways and browsers are not consistent (text/plain avoids a
+// CORS preflight; some clients send none), so only types that announce
+// something else — forms, multipart, XML — are refused.
+func JSONContentType(ct string) bool {
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = strings.TrimSpace(ct[:i])
+	}
+	switch {
+	case ct == "", ct == "application/json", ct == "text/plain", ct == "application/octet-stream":
+		return true
+	case strings.HasSuffix(ct, "+json"):
+		return true
+	}
+	return false
+}

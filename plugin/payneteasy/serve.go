@@ -1,0 +1,224 @@
+package payneteasy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/kassa-edge/kassa/core"
+	"github.com/kassa-edge/kassa/core/validate"
+	"github.com/kassa-edge/kassa/plugin/engine"
+	"github.com/kassa-edge/kassa/plugin/httpx"
+	"github.com/kassa-edge/kassa/plugin/store"
+)
+
+// flows are the DAPI flows by their path segment.
+var flows = map[string]bool{"sale": true, "transfer": true, "verification": true}
+
+// ServeHTTP routes the provider's paths (relative to where the handler is
+// mounted; use handle_path to strip a prefix).
+func (p *Payneteasy) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	path := strings.Trim(r.URL.Path, "/")
+	parts := strings.Split(path, "/")
+	switch {
+	case path == "callback":
+		if r.Method != http.MethodGet {
+			return p.methodNotAllowed(w, "GET")
+		}
+		return p.callback(w, r)
+	case len(parts) == 2 && flows[parts[0]] && parts[1] == "initiate-"+parts[0]:
+		if r.Method != http.MethodPost {
+			return p.methodNotAllowed(w, "POST")
+		}
+		return p.initiate(w, r, next, parts[0])
+	case len(parts) == 2 && flows[parts[0]] && parts[1] == "notification":
+		if r.Method != http.MethodPost {
+			return p.methodNotAllowed(w, "POST")
+		}
+		return p.notification(w, r, parts[0])
+	case len(parts) == 3 && flows[parts[0]] && parts[2] == "check":
+		if r.Method != http.MethodPost {
+			return p.methodNotAllowed(w, "POST")
+		}
+		return p.check(w, r, parts[0], parts[1])
+	case len(parts) == 6 && parts[0] == "dapi" && parts[1] == "v1" && flows[parts[2]] && parts[5] == "status":
+		if r.Method != http.MethodPost {
+			return p.methodNotAllowed(w, "POST")
+		}
+		return p.status(w, r, parts[2], parts[3], parts[4])
+	case len(parts) == 5 && parts[0] == "dapi" && parts[1] == "v1" && flows[parts[2]]:
+		p.fail(w, r, "perform", http.StatusNotFound, "FILTERED", "kassa.perform_not_relayed",
+			"kassa never relays Perform: card data goes from the app straight to the gateway", "")
+		return nil
+	}
+	p.fail(w, r, "unknown", http.StatusNotFound, "INVALID_REQUEST", "kassa.not_found", "no such Payneteasy endpoint", "")
+	return nil
+}
+
+func (p *Payneteasy) methodNotAllowed(w http.ResponseWriter, allow string) error {
+	w.Header().Set("Allow", allow)
+	httpx.WriteJSON(w, http.StatusMethodNotAllowed, errorBody("INVALID_REQUEST", "kassa.method", "method not allowed, use "+allow, ""))
+	return nil
+}
+
+// errorBody renders the DAPI error shape.
+func errorBody(cause, code, msg, invoiceID string) []byte {
+	b := append([]byte(nil), `{"error":{"cause":`...)
+	b = core.AppendString(b, cause)
+	b = append(b, `,"code":`...)
+	b = core.AppendString(b, code)
+	b = append(b, `,"message":`...)
+	b = core.AppendString(b, msg)
+	b = append(b, '}')
+	if invoiceID != "" {
+		b = append(b, `,"invoiceId":`...)
+		b = core.AppendString(b, invoiceID)
+	}
+	return append(b, '}')
+}
+
+// fail answers with the DAPI error shape and counts the outcome.
+func (p *Payneteasy) fail(w http.ResponseWriter, r *http.Request, op string, status int, cause, code, msg, invoiceID string) {
+	p.count(op, outcomeOf(status))
+	if status >= 500 {
+		p.logger.Error("request failed", zap.String("op", op), zap.Int("status", status), zap.String("code", code), zap.String("message", msg))
+	} else {
+		p.logger.Debug("request refused", zap.String("op", op), zap.Int("status", status), zap.String("code", code), zap.String("message", msg))
+	}
+	httpx.WriteJSON(w, status, errorBody(cause, code, msg, invoiceID))
+}
+
+func outcomeOf(status int) string {
+	switch {
+	case status < 300:
+		return "ok"
+	case status == 400 || status == 413 || status == 415:
+		return "invalid"
+	case status == 401:
+		return "unauthorized"
+	case status == 403:
+		return "forbidden"
+	case status == 404:
+		return "not_found"
+	case status == 502 || status == 504:
+		return "upstream_error"
+	case status == 503:
+		return "unavailable"
+	}
+	return "error"
+}
+
+func (p *Payneteasy) count(op, outcome string) {
+	p.app.Metrics().Requests.WithLabelValues("payneteasy", op, outcome).Inc()
+}
+
+// readValid reads and validates a request body. It answers the client
+// itself and returns ok=false when the request cannot go on.
+func (p *Payneteasy) readValid(w http.ResponseWriter, r *http.Request, op, endpoint, invoiceID string) ([]byte, bool) {
+	body, err := httpx.ReadBody(r, p.limit)
+	if errors.Is(err, httpx.ErrTooLarge) {
+		p.fail(w, r, op, http.StatusRequestEntityTooLarge, "INVALID_REQUEST", "kassa.too_large", "body larger than the limit", invoiceID)
+		return nil, false
+	}
+	if err != nil {
+		p.fail(w, r, op, http.StatusBadRequest, "INVALID_REQUEST", "kassa.read", "could not read the body", invoiceID)
+		return nil, false
+	}
+	if !httpx.JSONContentType(r.Header.Get("Content-Type")) {
+		p.fail(w, r, op, http.StatusUnsupportedMediaType, "INVALID_REQUEST", "kassa.content_type", "Content-Type must be application/json", invoiceID)
+		return nil, false
+	}
+	res, err := p.eng.Validate(r.Context(), endpoint, body)
+	if err != nil {
+		p.engineFailed(w, r, op, err, invoiceID)
+		return nil, false
+	}
+	if !res.Valid {
+		p.fail(w, r, op, http.StatusBadRequest, "INVALID_REQUEST", "kassa.invalid", violationText(res.Violations), invoiceID)
+		return nil, false
+	}
+	return body, true
+}
+
+// violationText joins violations as "path: message (rule); ...".
+func violationText(vs []validate.Violation) string {
+	var b strings.Builder
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if i == 10 {
+			b.WriteString("and more")
+			break
+		}
+		if v.Path != "" {
+			b.WriteString(v.Path)
+			b.WriteString(": ")
+		}
+		b.WriteString(v.Message)
+		b.WriteString(" (")
+		b.WriteString(string(v.Rule))
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+func (p *Payneteasy) engineFailed(w http.ResponseWriter, r *http.Request, op string, err error, invoiceID string) {
+	var ce *engine.CoreError
+	if errors.As(err, &ce) {
+		p.fail(w, r, op, http.StatusInternalServerError, "SERVER_FAILED", "kassa.core", ce.Message, invoiceID)
+		return
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		p.fail(w, r, op, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "kassa.busy", "the core is busy, try again", invoiceID)
+		return
+	}
+	p.logger.Error("engine call failed", zap.Error(err))
+	p.fail(w, r, op, http.StatusInternalServerError, "SERVER_FAILED", "kassa.engine", "internal error", invoiceID)
+}
+
+// storeFailed maps a store error: an unreachable store is 503 (the gateway
+// retries), anything else 500.
+func (p *Payneteasy) storeFailed(w http.ResponseWriter, r *http.Request, op string, err error, invoiceID string) {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		p.logger.Error("store unavailable", zap.String("op", op), zap.Error(err))
+		p.fail(w, r, op, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "kassa.store_unavailable", "state store unavailable, try again", invoiceID)
+		return
+	}
+	p.logger.Error("store failed", zap.String("op", op), zap.Error(err))
+	p.fail(w, r, op, http.StatusInternalServerError, "SERVER_FAILED", "kassa.store", "internal error", invoiceID)
+}
+
+// fields renders signature inputs, with the control key, as the core's
+// JSON fields object.
+func (p *Payneteasy) fields(m map[string]string) []byte {
+	b := append(make([]byte, 0, 256), `{"controlKey":`...)
+	b = core.AppendString(b, p.key)
+	for k, v := range m {
+		if v == "" {
+			continue
+		}
+		b = append(b, ',')
+		b = core.AppendString(b, k)
+		b = append(b, ':')
+		b = core.AppendString(b, v)
+	}
+	return append(b, '}')
+}
+
+// sign returns the signature of an operation.
+func (p *Payneteasy) sign(ctx context.Context, op string, m map[string]string) (string, error) {
+	s, err := p.eng.Sign(ctx, op, p.fields(m))
+	return s.Value, err
+}
+
+// isJSONObject reports whether b (trimmed) looks like a JSON object.
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{'
+}
