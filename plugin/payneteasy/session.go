@@ -62,7 +62,7 @@ type card struct {
 
 // Card keys: "<consumer>/c/<clientCardId>" finds a card for a check,
 // "<consumer>/s/<serverCardId>" keeps one clientCardId per card.
-func cardKey(consumer, clientCardID string) string  { return consumer + "/c/" + clientCardID }
+func cardKey(consumer, clientCardID string) string   { return consumer + "/c/" + clientCardID }
 func serverKey(consumer, serverCardID string) string { return consumer + "/s/" + serverCardID }
 
 func digest(s string) string {
