@@ -28,3 +28,30 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+BIN := bin
+
+## build: bin/caddy (Caddy + standard modules + kassa) and the demo backend
+build:
+	$(GO) build -o $(BIN)/caddy ./caddy
+	$(GO) build -o $(BIN)/demo-backend ./examples/backend
+
+## run: the demo on https://localhost:8443 (Ctrl-C stops both processes)
+run: build
+	@set -a; . examples/demo.env; set +a; \
+	$(BIN)/demo-backend & backend=$$!; \
+	trap 'kill $$backend 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/caddy run --config Caddyfile --adapter caddyfile
+
+## test: every test — Go (with a real PostgreSQL), the wasm check, Node and Chromium
+test: test-go test-js
+
+test-go: wasm-check
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-js: build
+	@if [ -f wasm/js/package.json ]; then cd wasm/js && npm ci --no-audit --no-fund && npm test; else echo "test-js: no wasm/js package yet"; fi
+
+clean:
+	rm -rf $(BIN)
