@@ -149,6 +149,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		a.engine = w
 		m.watchPool(w)
+		// compiles stays 1 across config reloads: the compiled module is
+		// shared (tests read this line to prove it).
+		a.logger.Info("wasm engine ready", zap.Int64("compiles", engine.CompileCount()))
 	}
 
 	st, id, err := openStore(ctx, a.StoreConfig)
