@@ -55,3 +55,7 @@ test-js: build
 
 clean:
 	rm -rf $(BIN)
+
+## debugger-samples: regenerate the debugger page's sample bodies from core/spec
+debugger-samples:
+	$(GO) run ./examples/debugger/gen > examples/debugger/samples.json
