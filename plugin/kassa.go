@@ -15,8 +15,8 @@
 //
 // where <provider> is payneteasy, smarts or voyado; see each provider's
 // package documentation for its subdirectives. The directive is ordered
-// before reverse_proxy, so the merchant's backend can follow it in the same
-// route.
+// before respond (hence before reverse_proxy and file_server), so the
+// merchant's backend can follow it in the same route.
 package kassa
 
 import (
@@ -36,7 +36,9 @@ import (
 func init() {
 	caddy.RegisterModule(Handler{})
 	httpcaddyfile.RegisterHandlerDirective("kassa", parseHandler)
-	httpcaddyfile.RegisterDirectiveOrder("kassa", httpcaddyfile.Before, "reverse_proxy")
+	// Before respond (and so before reverse_proxy and file_server): kassa
+	// answers its paths and hands the rest to what follows in the route.
+	httpcaddyfile.RegisterDirectiveOrder("kassa", httpcaddyfile.Before, "respond")
 	httpcaddyfile.RegisterGlobalOption("kassa", parseGlobal)
 }
 

@@ -16,7 +16,7 @@
 //				base_delay <duration>      # first retry delay (default 1s)
 //				max_delay  <duration>      # retry delay cap (default 1h)
 //				max_age    <duration>      # give up and keep as dead after (default 72h)
-//				timeout    <duration>      # one delivery attempt (default 30s)
+//				timeout    <duration>      # one delivery attempt (default 10s)
 //			}
 //		}
 //	}
@@ -102,6 +102,9 @@ type OutboxConfig struct {
 func (*App) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "kassa", New: func() caddy.Module { return new(App) }}
 }
+
+// DefaultDeliveryTimeout bounds one outbound delivery attempt.
+const DefaultDeliveryTimeout = 10 * time.Second
 
 // DefaultMaxBody bounds bodies: provider requests are a few KB; Smarts
 // invoices with many products stay far below this.
@@ -205,7 +208,7 @@ func (a *App) Start() error {
 	}
 	timeout := time.Duration(o.Timeout)
 	if timeout == 0 {
-		timeout = 30 * time.Second
+		timeout = DefaultDeliveryTimeout
 	}
 	m := a.metrics
 	w, err := outbox.New(outbox.Config{
@@ -215,8 +218,12 @@ func (a *App) Start() error {
 		BaseDelay: time.Duration(o.BaseDelay),
 		MaxDelay:  time.Duration(o.MaxDelay),
 		MaxAge:    time.Duration(o.MaxAge),
-		Lease:     timeout + 30*time.Second,
-		Logger:    a.logger.Named("outbox"),
+		// A claimed delivery is reserved for twice the attempt timeout
+		// (the worker bounds an attempt by half the lease). After a crash,
+		// that is how long the deliveries it held wait before another
+		// worker takes them; a graceful stop hands them back at once.
+		Lease:  2 * timeout,
+		Logger: a.logger.Named("outbox"),
 		OnResult: func(target, outcome string, d time.Duration) {
 			m.Deliveries.WithLabelValues(targetProvider(target), outcome).Inc()
 		},
