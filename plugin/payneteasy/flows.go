@@ -170,20 +170,25 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 
 	var s *session
 	var serverCard, destServerCard string
-	refuse := func(code, msg string) error {
-		p.fail(w, r, op, http.StatusForbidden, "FILTERED", code, msg, invoiceID)
-		return errConflict
+	var failCode, failMsg string
+	refuse := func(code, msg string) (bool, error) {
+		failCode, failMsg = code, msg
+		return false, errConflict
 	}
-	err := p.st.Update(r.Context(), func(tx store.Tx) error {
+	// examine checks the request against the stored session and maps the
+	// card references. It reports whether the session must be written: only
+	// the first check of a session token writes; a repeated identical check
+	// is answered from a read-only transaction.
+	examine := func(tx store.Tx) (bool, error) {
 		raw, err := tx.Get(store.BucketSessions, sessionKey(flow, invoiceID))
 		if errors.Is(err, store.ErrNotFound) {
 			return refuse("kassa.unknown_invoice", "unknown invoiceId")
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		if s, err = loadSession(raw); err != nil {
-			return err
+			return false, err
 		}
 		if time.Now().After(s.Expires) {
 			return refuse("kassa.expired", "the session has expired")
@@ -200,26 +205,51 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 		if s.Token != "" && s.Token != token {
 			return refuse("kassa.token_mismatch", "this invoice was already checked with another session token")
 		}
+		if s.Token == "" {
+			// A gateway session token belongs to one transaction: the
+			// notification finds the invoice by it.
+			owner, err := tx.Get(store.BucketTokens, token)
+			if err == nil && string(owner) != sessionKey(flow, invoiceID) {
+				return refuse("kassa.token_in_use", "this session token belongs to another transaction")
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return false, err
+			}
+		}
 		if clientCard != "" {
 			if serverCard, err = p.serverCardFor(tx, s.Consumer, clientCard); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if destClientCard != "" {
 			if destServerCard, err = p.serverCardFor(tx, s.Consumer, destClientCard); err != nil {
-				return err
+				return false, err
 			}
 		}
-		if s.Token == token {
-			return nil // a repeated check: answer the same again
-		}
-		s.Token, s.State = token, stateChecked
-		if err := tx.Put(store.BucketSessions, sessionKey(flow, invoiceID), s.marshal(), s.Expires.Add(24*time.Hour)); err != nil {
-			return err
-		}
-		return tx.Put(store.BucketTokens, token, []byte(sessionKey(flow, invoiceID)), s.Expires.Add(24*time.Hour))
+		return s.Token != token, nil
+	}
+	var write bool
+	err := p.st.View(r.Context(), func(tx store.Tx) (err error) {
+		write, err = examine(tx)
+		return err
 	})
+	if err == nil && write {
+		// Check again under the write lock: another instance may have
+		// recorded a token in between.
+		err = p.st.Update(r.Context(), func(tx store.Tx) error {
+			write, err := examine(tx)
+			if err != nil || !write {
+				return err
+			}
+			s.Token, s.State = token, stateChecked
+			if err := tx.Put(store.BucketSessions, sessionKey(flow, invoiceID), s.marshal(), s.Expires.Add(24*time.Hour)); err != nil {
+				return err
+			}
+			return tx.Put(store.BucketTokens, token, []byte(sessionKey(flow, invoiceID)), s.Expires.Add(24*time.Hour))
+		})
+	}
 	if errors.Is(err, errConflict) {
+		p.fail(w, r, op, http.StatusForbidden, "FILTERED", failCode, failMsg, invoiceID)
 		return nil
 	}
 	if errors.Is(err, errUnknownCard) {
@@ -463,7 +493,9 @@ func (p *Payneteasy) recordStatus(ctx context.Context, flow, invoiceID string, a
 			return err
 		}
 		s, err := loadSession(raw)
-		if err != nil || s.State == state {
+		// The classic callback is the authority on final states: a later
+		// poll does not override one.
+		if err != nil || s.State == state || s.Final {
 			return err
 		}
 		s.State, changed = state, true

@@ -34,6 +34,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/plugin/app"
 	"github.com/kassa-edge/kassa/plugin/engine"
 	"github.com/kassa-edge/kassa/plugin/outbox"
@@ -96,6 +97,9 @@ func (p *Payneteasy) Provision(ctx caddy.Context) error {
 	key, err := app.Secret("control_key", p.ControlKey)
 	if err != nil {
 		return err
+	}
+	if b, err := sign.DecodeKey(nil, key); err != nil || len(b) != 16 {
+		return fmt.Errorf("control_key: must be 32 hexadecimal digits (dashes allowed), such as 01234567-89AB-CDEF-0123-456789ABCDEF")
 	}
 	p.key = key
 	a, err := app.FromContext(ctx)
