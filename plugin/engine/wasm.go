@@ -1,0 +1,666 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/kassa-edge/kassa/core/validate"
+	kwasm "github.com/kassa-edge/kassa/wasm"
+)
+
+// WasmConfig configures NewWasm. The zero value runs the embedded module
+// with the defaults below.
+type WasmConfig struct {
+	// Module is the WebAssembly core; nil means the embedded
+	// wasm/kassa.wasm (package wasm's Module).
+	Module []byte
+	// CacheDir, if set, keeps wazero's compiled code on disk there
+	// (wazero.NewCompilationCacheWithDir), turning the seconds-long
+	// compilation at start-up into a fraction of a second. The layout is
+	// tied to the wazero version; a directory per version is safe.
+	CacheDir string
+	// MaxInstances bounds the instances, hence the concurrent calls; a
+	// call waits (until its context is done) when all are busy. Default
+	// 2*GOMAXPROCS.
+	MaxInstances int
+	// MemoryLimitPages caps each instance's linear memory, in 64 KiB
+	// pages. Default 1024 (64 MiB). A call that needs more fails and its
+	// instance is discarded.
+	MemoryLimitPages uint32
+	// Observe, if set, is called after every Validate, ValidateQuery,
+	// Sign, StringToSign and Raw call with the function's name (see
+	// Func.String) and the time from asking for an instance to the decoded
+	// answer, waiting included. It must be fast and safe for concurrent
+	// use.
+	Observe func(fn string, d time.Duration)
+}
+
+// DefaultMemoryLimitPages is the default WasmConfig.MemoryLimitPages.
+const DefaultMemoryLimitPages = 1024
+
+// withDefaults fills the zero fields.
+func (c WasmConfig) withDefaults() WasmConfig {
+	if c.Module == nil {
+		c.Module = kwasm.Module
+	}
+	if c.MaxInstances <= 0 {
+		c.MaxInstances = 2 * runtime.GOMAXPROCS(0)
+	}
+	if c.MemoryLimitPages == 0 {
+		c.MemoryLimitPages = DefaultMemoryLimitPages
+	}
+	return c
+}
+
+// Key identifies the compiled module c needs: the SHA-256 of the module,
+// the cache directory and the memory limit (wazero applies the limit when
+// it compiles). Configurations with equal keys share one Compiled.
+func (c WasmConfig) Key() string {
+	c = c.withDefaults()
+	sum := sha256.Sum256(c.Module)
+	return hex.EncodeToString(sum[:]) + "|" + c.CacheDir + "|" + strconv.FormatUint(uint64(c.MemoryLimitPages), 10)
+}
+
+// compiledPool holds the process's compiled modules, reference-counted, so
+// that a Caddy config reload reuses the runtime and the compiled code of
+// the configuration it replaces.
+var compiledPool = caddy.NewUsagePool()
+
+var compileCount atomic.Int64
+
+// CompileCount returns how many times this process compiled a module
+// (wazero's CompileModule; a hit in the disk cache counts but is fast).
+// Reloads that reuse a Compiled do not add to it.
+func CompileCount() int64 { return compileCount.Load() }
+
+// compiled is the shared value in compiledPool.
+type compiled struct {
+	rt    wazero.Runtime
+	mod   wazero.CompiledModule
+	cache wazero.CompilationCache // nil without CacheDir
+	took  time.Duration
+}
+
+// Destruct closes the runtime (and every module still in it) and the
+// cache; compiledPool calls it when the last reference goes.
+func (c *compiled) Destruct() error {
+	ctx := context.Background()
+	err := c.rt.Close(ctx)
+	if c.cache != nil {
+		err = errors.Join(err, c.cache.Close(ctx))
+	}
+	return err
+}
+
+// Compiled is one reference to a runtime holding the compiled core and
+// the WASI host module: the expensive part of a wasm engine (about two
+// seconds to compile without a cache). References to the same key share
+// it; the last Release closes it.
+type Compiled struct {
+	key      string
+	c        *compiled
+	released atomic.Bool
+}
+
+// AcquireCompiled returns a reference to the compiled module for key,
+// compiling cfg's module only if no reference to key is held. key is
+// normally cfg.Key() (what NewWasm uses); "" means that. The caller must
+// Release the reference.
+func AcquireCompiled(ctx context.Context, key string, cfg WasmConfig) (*Compiled, error) {
+	cfg = cfg.withDefaults()
+	if key == "" {
+		key = cfg.Key()
+	}
+	v, _, err := compiledPool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		return compile(ctx, cfg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Compiled{key: key, c: v.(*compiled)}, nil
+}
+
+func compile(ctx context.Context, cfg WasmConfig) (*compiled, error) {
+	// The runtime outlives this call: do not tie it to ctx.
+	ctx = context.WithoutCancel(ctx)
+	start := time.Now()
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(cfg.MemoryLimitPages)
+	var cache wazero.CompilationCache
+	if cfg.CacheDir != "" {
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("engine: wasm compilation cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
+	c := &compiled{rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache}
+	fail := func(err error) (*compiled, error) {
+		c.Destruct()
+		return nil, err
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, c.rt); err != nil {
+		return fail(fmt.Errorf("engine: wasi: %w", err))
+	}
+	mod, err := c.rt.CompileModule(ctx, cfg.Module)
+	if err != nil {
+		return fail(fmt.Errorf("engine: compile wasm core: %w", err))
+	}
+	compileCount.Add(1)
+	c.mod = mod
+	for _, name := range exportNames {
+		if _, ok := mod.ExportedFunctions()[name]; !ok {
+			return fail(fmt.Errorf("engine: wasm core does not export %s", name))
+		}
+	}
+	c.took = time.Since(start)
+	return c, nil
+}
+
+// CompileTime is how long compiling took (including reading the disk
+// cache), for logs.
+func (c *Compiled) CompileTime() time.Duration { return c.c.took }
+
+// Release drops this reference; the last one closes the runtime. Release
+// is idempotent. Do not release a Compiled an engine still uses: NewWasm
+// takes its own reference.
+func (c *Compiled) Release(context.Context) error {
+	if c.released.Swap(true) {
+		return nil
+	}
+	_, err := compiledPool.Delete(c.key)
+	return err
+}
+
+// Indexes of the other exports in exportNames and instance.fns, after the
+// Funcs.
+const (
+	exportAlloc = int(numFuncs) + iota
+	exportFree
+	exportVersion
+	exportEndpoints
+	numExports
+)
+
+// exportNames are the exports an instance uses, by Func, then as above.
+var exportNames = [numExports]string{
+	FuncValidate:      "kassa_validate",
+	FuncValidateQuery: "kassa_validate_query",
+	FuncSign:          "kassa_sign",
+	FuncStringToSign:  "kassa_string_to_sign",
+	exportAlloc:       "kassa_alloc",
+	exportFree:        "kassa_free",
+	exportVersion:     "kassa_version",
+	exportEndpoints:   "kassa_endpoints",
+}
+
+var _ Engine = (*Wasm)(nil)
+
+// Wasm is an Engine running the core in wazero: a bounded pool of
+// initialized instances of a shared Compiled.
+type Wasm struct {
+	comp    *Compiled
+	modCfg  wazero.ModuleConfig
+	observe func(string, time.Duration)
+
+	// MaxInstances tokens circulate between idle (an instance ready for a
+	// call) and spare (the right to create one); a call holds one while it
+	// runs, which is what bounds the instances. Idle instances are
+	// preferred, so instances are only created under concurrency.
+	idle  chan *instance
+	spare chan struct{}
+	done  chan struct{} // closed by Close
+
+	mu     sync.Mutex // orders putting tokens back against Close
+	closed atomic.Bool
+
+	total, nIdle atomic.Int32
+	release      sync.Once
+
+	version   string
+	endpoints []byte
+
+	track func(*instance) // tests: sees every new instance
+}
+
+// NewWasm returns a wasm engine. It acquires the Compiled for cfg (and so
+// compiles only if no other engine holds it) and starts one instance to
+// check the module and read its version; more start on demand.
+func NewWasm(ctx context.Context, cfg WasmConfig) (*Wasm, error) {
+	cfg = cfg.withDefaults()
+	comp, err := AcquireCompiled(ctx, cfg.Key(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newWasm(ctx, comp, cfg, nil)
+}
+
+// newWasm builds the engine on a reference it takes over.
+func newWasm(ctx context.Context, comp *Compiled, cfg WasmConfig, track func(*instance)) (*Wasm, error) {
+	w := &Wasm{
+		comp:    comp,
+		observe: cfg.Observe,
+		// No arguments, no environment, no files; stdout and stderr are
+		// discarded (wazero's defaults). Randomness (Go's map seeds) from
+		// the OS rather than wazero's deterministic default. Real clocks:
+		// with wazero's fake ones, which advance 1 ms per reading, the
+		// guest's garbage collector stops collecting after about a hundred
+		// cycles (its CPU limiter believes it is using all the time) and
+		// the instance grows to the memory limit and traps. An empty name
+		// lets instances coexist in one runtime.
+		modCfg: wazero.NewModuleConfig().
+			WithName("").
+			WithStartFunctions("_initialize").
+			WithRandSource(rand.Reader).
+			WithSysNanotime().
+			WithSysWalltime(),
+		idle:  make(chan *instance, cfg.MaxInstances),
+		spare: make(chan struct{}, cfg.MaxInstances),
+		done:  make(chan struct{}),
+		track: track,
+	}
+	for range cfg.MaxInstances {
+		w.spare <- struct{}{}
+	}
+	in, err := w.take(ctx)
+	if err != nil {
+		w.Close(ctx)
+		return nil, err
+	}
+	version, err1 := in.info(ctx, exportVersion)
+	endpoints, err2 := in.info(ctx, exportEndpoints)
+	if err := errors.Join(err1, err2); err != nil {
+		w.discard(in)
+		w.Close(ctx)
+		return nil, err
+	}
+	w.version, w.endpoints = string(version), endpoints
+	w.put(in)
+	return w, nil
+}
+
+// Name returns "wasm".
+func (w *Wasm) Name() string { return "wasm" }
+
+// Version returns the module's core version (kassa_version).
+func (w *Wasm) Version() string { return w.version }
+
+// Endpoints returns a copy of the module's kassa_endpoints answer.
+func (w *Wasm) Endpoints() []byte { return append([]byte(nil), w.endpoints...) }
+
+// Stats returns the idle instances and all live ones (idle and busy), for
+// metrics. total never exceeds MaxInstances.
+func (w *Wasm) Stats() (idle, total int) {
+	return int(w.nIdle.Load()), int(w.total.Load())
+}
+
+// Close refuses new calls, closes the idle instances now and the busy ones
+// as their calls return; the last one closed releases the Compiled.
+func (w *Wasm) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if w.closed.Load() {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed.Store(true)
+	close(w.done)
+	var err error
+drain:
+	for {
+		select {
+		case in := <-w.idle:
+			w.nIdle.Add(-1)
+			err = errors.Join(err, w.closeInstance(ctx, in))
+		default:
+			break drain
+		}
+	}
+	w.mu.Unlock()
+	return errors.Join(err, w.maybeRelease(ctx))
+}
+
+// maybeRelease releases the Compiled once the engine is closed and its
+// last instance is gone.
+func (w *Wasm) maybeRelease(ctx context.Context) (err error) {
+	if w.closed.Load() && w.total.Load() == 0 {
+		w.release.Do(func() { err = w.comp.Release(ctx) })
+	}
+	return err
+}
+
+// take returns an idle instance, or creates one if a spare token is free
+// first, or waits.
+func (w *Wasm) take(ctx context.Context) (*instance, error) {
+	var in *instance
+	select {
+	case in = <-w.idle:
+	default:
+		select {
+		case in = <-w.idle:
+		case <-w.spare:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-w.done:
+			return nil, ErrClosed
+		}
+	}
+	if in != nil {
+		w.nIdle.Add(-1)
+		if w.closed.Load() {
+			w.put(in) // closes it
+			return nil, ErrClosed
+		}
+		return in, nil
+	}
+	// Count the instance before creating it, under mu, so that Close does
+	// not release the runtime under its feet.
+	w.mu.Lock()
+	if w.closed.Load() {
+		w.mu.Unlock()
+		return nil, ErrClosed
+	}
+	w.total.Add(1)
+	w.mu.Unlock()
+	in, err := newInstance(ctx, w.comp.c, w.modCfg)
+	if err != nil {
+		w.total.Add(-1)
+		w.put(nil)
+		return nil, err
+	}
+	if w.track != nil {
+		w.track(in)
+	}
+	return in, nil
+}
+
+// put gives a token back: in after a successful call, nil after in was
+// discarded. On a closed engine it closes in instead.
+func (w *Wasm) put(in *instance) {
+	w.mu.Lock()
+	if w.closed.Load() {
+		w.mu.Unlock()
+		if in != nil {
+			w.closeInstance(context.Background(), in)
+		}
+		w.maybeRelease(context.Background())
+		return
+	}
+	// Neither send blocks: each channel has room for every token.
+	if in != nil {
+		w.nIdle.Add(1)
+		w.idle <- in
+	} else {
+		w.spare <- struct{}{}
+	}
+	w.mu.Unlock()
+}
+
+// discard closes an instance that failed (a trap, the memory limit) and
+// gives back its token, so that a fresh instance replaces it on demand.
+func (w *Wasm) discard(in *instance) {
+	w.closeInstance(context.Background(), in)
+	w.put(nil)
+}
+
+func (w *Wasm) closeInstance(ctx context.Context, in *instance) error {
+	w.total.Add(-1)
+	return in.mod.Close(ctx)
+}
+
+// do runs fn on an instance. On success the instance is still taken and
+// out aliases its memory: decode, then put it back.
+func (w *Wasm) do(ctx context.Context, fn Func, a string, b []byte) (*instance, []byte, error) {
+	if err := checkInput(ctx, fn, a, b); err != nil {
+		return nil, nil, err
+	}
+	if w.closed.Load() {
+		return nil, nil, ErrClosed
+	}
+	in, err := w.take(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := in.call(ctx, fn, a, b)
+	if err != nil {
+		w.discard(in)
+		return nil, nil, err
+	}
+	return in, out, nil
+}
+
+func (w *Wasm) observed(fn Func, start time.Time) {
+	w.observe(fn.String(), time.Since(start))
+}
+
+// Raw returns a copy of the core's answer.
+func (w *Wasm) Raw(ctx context.Context, fn Func, a string, b []byte) ([]byte, error) {
+	if w.observe != nil {
+		defer w.observed(fn, time.Now())
+	}
+	in, out, err := w.do(ctx, fn, a, b)
+	if err != nil {
+		return nil, err
+	}
+	out = append([]byte(nil), out...)
+	w.put(in)
+	return out, nil
+}
+
+// Validate validates body as the endpoint.
+func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (validate.Result, error) {
+	if w.observe != nil {
+		defer w.observed(FuncValidate, time.Now())
+	}
+	in, out, err := w.do(ctx, FuncValidate, endpoint, body)
+	if err != nil {
+		return validate.Result{}, err
+	}
+	r, err := decodeResult(out)
+	w.put(in)
+	return r, err
+}
+
+// ValidateQuery validates a raw query string as the endpoint's query.
+func (w *Wasm) ValidateQuery(ctx context.Context, endpoint, rawQuery string) (validate.Result, error) {
+	if w.observe != nil {
+		defer w.observed(FuncValidateQuery, time.Now())
+	}
+	in, out, err := w.do(ctx, FuncValidateQuery, endpoint, stringBytes(rawQuery))
+	if err != nil {
+		return validate.Result{}, err
+	}
+	r, err := decodeResult(out)
+	w.put(in)
+	return r, err
+}
+
+// Sign signs fields with the operation.
+func (w *Wasm) Sign(ctx context.Context, op string, fields []byte) (Signature, error) {
+	if w.observe != nil {
+		defer w.observed(FuncSign, time.Now())
+	}
+	in, out, err := w.do(ctx, FuncSign, op, fields)
+	if err != nil {
+		return Signature{}, err
+	}
+	s, err := decodeSignature(out)
+	w.put(in)
+	return s, err
+}
+
+// StringToSign returns the operation's string to sign.
+func (w *Wasm) StringToSign(ctx context.Context, op string, fields []byte) (string, error) {
+	if w.observe != nil {
+		defer w.observed(FuncStringToSign, time.Now())
+	}
+	in, out, err := w.do(ctx, FuncStringToSign, op, fields)
+	if err != nil {
+		return "", err
+	}
+	s, err := decodeStringToSign(out)
+	w.put(in)
+	return s, err
+}
+
+// instance is one initialized module with its input buffer. It serves one
+// call at a time.
+type instance struct {
+	mod   api.Module
+	mem   api.Memory
+	fns   [numExports]api.Function
+	stack []uint64 // reused by every call: no allocation per call
+	buf   uint32   // guest buffer from kassa_alloc holding both inputs
+	cap   uint32
+	// Sign inputs go to fresh memory, carved in turn from an arena (see
+	// call).
+	arena, arenaCap, arenaOff uint32
+}
+
+// initialBuffer is the size of an instance's first input buffer.
+const initialBuffer = 64 << 10
+
+func newInstance(ctx context.Context, c *compiled, cfg wazero.ModuleConfig) (*instance, error) {
+	mod, err := c.rt.InstantiateModule(ctx, c.mod, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("engine: instantiate wasm core: %w", err)
+	}
+	in := &instance{mod: mod, mem: mod.Memory(), stack: make([]uint64, 4)}
+	for i, name := range exportNames {
+		in.fns[i] = mod.ExportedFunction(name)
+	}
+	if in.mem == nil {
+		mod.Close(ctx)
+		return nil, errors.New("engine: wasm core has no memory")
+	}
+	if err := in.grow(ctx, initialBuffer); err != nil {
+		mod.Close(ctx)
+		return nil, err
+	}
+	return in, nil
+}
+
+// grow replaces the input buffer by one of at least n bytes.
+func (in *instance) grow(ctx context.Context, n uint32) error {
+	size := max(n, min(2*in.cap, MaxInputSize), initialBuffer)
+	if in.buf != 0 {
+		in.stack[0] = uint64(in.buf)
+		if err := in.fns[exportFree].CallWithStack(ctx, in.stack); err != nil {
+			return fmt.Errorf("engine: wasm kassa_free: %w", err)
+		}
+		in.buf, in.cap = 0, 0
+	}
+	in.stack[0] = uint64(size)
+	if err := in.fns[exportAlloc].CallWithStack(ctx, in.stack); err != nil {
+		return fmt.Errorf("engine: wasm kassa_alloc(%d): %w", size, err)
+	}
+	p := uint32(in.stack[0])
+	if p == 0 {
+		return fmt.Errorf("engine: wasm kassa_alloc(%d) returned 0", size)
+	}
+	in.buf, in.cap = p, size
+	return nil
+}
+
+// arenaSize is the size of a Sign arena: a few hundred signatures.
+const arenaSize = 64 << 10
+
+// fresh returns n bytes of guest memory that no call has used: the next
+// ones of the arena, or the start of a new arena (the old one is freed;
+// the guest's collector keeps it while its Signer refers to it, and the
+// host never writes to it again).
+func (in *instance) fresh(ctx context.Context, n uint32) (uint32, error) {
+	if in.arena == 0 || n > in.arenaCap-in.arenaOff {
+		if in.arena != 0 {
+			in.stack[0] = uint64(in.arena)
+			if err := in.fns[exportFree].CallWithStack(ctx, in.stack); err != nil {
+				return 0, fmt.Errorf("engine: wasm kassa_free: %w", err)
+			}
+			in.arena, in.arenaCap, in.arenaOff = 0, 0, 0
+		}
+		size := max(n, arenaSize)
+		in.stack[0] = uint64(size)
+		if err := in.fns[exportAlloc].CallWithStack(ctx, in.stack); err != nil {
+			return 0, fmt.Errorf("engine: wasm kassa_alloc(%d): %w", size, err)
+		}
+		if in.arena = uint32(in.stack[0]); in.arena == 0 {
+			return 0, fmt.Errorf("engine: wasm kassa_alloc(%d) returned 0", size)
+		}
+		in.arenaCap = size
+	}
+	p := in.arena + in.arenaOff
+	in.arenaOff += n
+	return p, nil
+}
+
+// call copies a and b into the input buffer, calls fn and returns its
+// answer, a view of guest memory valid until the next call.
+func (in *instance) call(ctx context.Context, fn Func, a string, b []byte) ([]byte, error) {
+	n := uint32(len(a) + len(b)) // checkInput bounded it
+	ptr := in.buf
+	if fn == FuncSign {
+		// The core's Signer keeps the control key of its cached HMAC
+		// state as a string that aliases the fields it was given
+		// (sign.Signer.keyed): rewriting that memory would make a new,
+		// different key compare equal to it and be signed with the old
+		// key. So every Sign gets memory that is never written again.
+		var err error
+		if ptr, err = in.fresh(ctx, n); err != nil {
+			return nil, err
+		}
+	} else if n > in.cap {
+		if err := in.grow(ctx, n); err != nil {
+			return nil, err
+		}
+		ptr = in.buf
+	}
+	dst, ok := in.mem.Read(ptr, n)
+	if !ok {
+		return nil, errors.New("engine: wasm input buffer out of memory bounds")
+	}
+	copy(dst, a)
+	copy(dst[len(a):], b)
+	s := in.stack
+	s[0], s[1] = uint64(ptr), uint64(len(a))
+	s[2], s[3] = uint64(ptr)+uint64(len(a)), uint64(len(b))
+	if err := in.fns[fn].CallWithStack(ctx, s); err != nil {
+		return nil, fmt.Errorf("engine: wasm %s: %w", exportNames[fn], err)
+	}
+	return in.result(s[0])
+}
+
+// result returns the bytes of a packed ptr<<32|len answer.
+func (in *instance) result(packed uint64) ([]byte, error) {
+	out, ok := in.mem.Read(uint32(packed>>32), uint32(packed))
+	if !ok || len(out) == 0 {
+		return nil, fmt.Errorf("engine: wasm answer %#x outside memory", packed)
+	}
+	return out, nil
+}
+
+// info calls a no-argument export (kassa_version, kassa_endpoints) and
+// returns a copy of its answer.
+func (in *instance) info(ctx context.Context, fn int) ([]byte, error) {
+	if err := in.fns[fn].CallWithStack(ctx, in.stack); err != nil {
+		return nil, fmt.Errorf("engine: wasm %s: %w", exportNames[fn], err)
+	}
+	out, err := in.result(in.stack[0])
+	return append([]byte(nil), out...), err
+}
+
+// stringBytes returns the bytes of s without copying; they must not be
+// modified (the engines only read their inputs).
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
