@@ -31,8 +31,8 @@ type WasmConfig struct {
 	Module []byte
 	// CacheDir, if set, keeps wazero's compiled code on disk there
 	// (wazero.NewCompilationCacheWithDir), turning the seconds-long
-	// compilation at start-up into a fraction of a second. The layout is
-	// tied to the wazero version; a directory per version is safe.
+	// compilation at start-up into a fraction of a second (wazero keeps
+	// a subdirectory per wazero version and platform).
 	CacheDir string
 	// MaxInstances bounds the instances, hence the concurrent calls; a
 	// call waits (until its context is done) when all are busy. Default
@@ -40,7 +40,8 @@ type WasmConfig struct {
 	MaxInstances int
 	// MemoryLimitPages caps each instance's linear memory, in 64 KiB
 	// pages. Default 1024 (64 MiB). A call that needs more fails and its
-	// instance is discarded.
+	// instance is discarded; an instance that has grown past 3/4 of it
+	// is replaced after its call.
 	MemoryLimitPages uint32
 	// Observe, if set, is called after every Validate, ValidateQuery,
 	// Sign, StringToSign and Raw call with the function's name (see
@@ -229,7 +230,12 @@ type Wasm struct {
 	closed atomic.Bool
 
 	total, nIdle atomic.Int32
+	retired      atomic.Int64
 	release      sync.Once
+
+	// retireBytes is the memory size past which an instance is replaced
+	// after its call (3/4 of the limit).
+	retireBytes uint64
 
 	version   string
 	endpoints []byte
@@ -268,10 +274,11 @@ func newWasm(ctx context.Context, comp *Compiled, cfg WasmConfig, track func(*in
 			WithRandSource(rand.Reader).
 			WithSysNanotime().
 			WithSysWalltime(),
-		idle:  make(chan *instance, cfg.MaxInstances),
-		spare: make(chan struct{}, cfg.MaxInstances),
-		done:  make(chan struct{}),
-		track: track,
+		retireBytes: uint64(cfg.MemoryLimitPages) * 65536 / 4 * 3,
+		idle:        make(chan *instance, cfg.MaxInstances),
+		spare:       make(chan struct{}, cfg.MaxInstances),
+		done:        make(chan struct{}),
+		track:       track,
 	}
 	for range cfg.MaxInstances {
 		w.spare <- struct{}{}
@@ -409,6 +416,21 @@ func (w *Wasm) put(in *instance) {
 	w.mu.Unlock()
 }
 
+// finish ends a successful call: in goes back to the pool, unless its
+// memory has grown past the retirement mark. Linear memory never shrinks,
+// and the guest's collector can fall behind under heavy allocation (all
+// its work is done by assists inside calls, and Go's GC CPU limiter then
+// pauses them): an instance that grew is replaced by a fresh one before a
+// call has to trap on the limit.
+func (w *Wasm) finish(in *instance) {
+	if uint64(in.mem.Size()) > w.retireBytes {
+		w.retired.Add(1)
+		w.discard(in)
+		return
+	}
+	w.put(in)
+}
+
 // discard closes an instance that failed (a trap, the memory limit) and
 // gives back its token, so that a fresh instance replaces it on demand.
 func (w *Wasm) discard(in *instance) {
@@ -456,7 +478,7 @@ func (w *Wasm) Raw(ctx context.Context, fn Func, a string, b []byte) ([]byte, er
 		return nil, err
 	}
 	out = append([]byte(nil), out...)
-	w.put(in)
+	w.finish(in)
 	return out, nil
 }
 
@@ -470,7 +492,7 @@ func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (vali
 		return validate.Result{}, err
 	}
 	r, err := decodeResult(out)
-	w.put(in)
+	w.finish(in)
 	return r, err
 }
 
@@ -484,7 +506,7 @@ func (w *Wasm) ValidateQuery(ctx context.Context, endpoint, rawQuery string) (va
 		return validate.Result{}, err
 	}
 	r, err := decodeResult(out)
-	w.put(in)
+	w.finish(in)
 	return r, err
 }
 
@@ -498,7 +520,7 @@ func (w *Wasm) Sign(ctx context.Context, op string, fields []byte) (Signature, e
 		return Signature{}, err
 	}
 	s, err := decodeSignature(out)
-	w.put(in)
+	w.finish(in)
 	return s, err
 }
 
@@ -512,7 +534,7 @@ func (w *Wasm) StringToSign(ctx context.Context, op string, fields []byte) (stri
 		return "", err
 	}
 	s, err := decodeStringToSign(out)
-	w.put(in)
+	w.finish(in)
 	return s, err
 }
 

@@ -538,3 +538,71 @@ func TestObserve(t *testing.T) {
 		t.Errorf("observed %v, want %v", seen, want)
 	}
 }
+
+// TestCollectorKeepsUp: the guest's garbage collector must keep collecting
+// under allocation churn. With wazero's default fake clocks it stops after
+// about a hundred cycles (this loop then traps on the limit near the 400th
+// buffer), so the engine gives instances real clocks.
+func TestCollectorKeepsUp(t *testing.T) {
+	ctx := context.Background()
+	w, err := NewWasm(ctx, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	in, err := w.take(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.put(in)
+	var prev uint64
+	for i := range 1000 {
+		if prev != 0 {
+			in.stack[0] = prev
+			if err := in.fns[exportFree].CallWithStack(ctx, in.stack); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in.stack[0] = 1 << 20
+		if err := in.fns[exportAlloc].CallWithStack(ctx, in.stack); err != nil {
+			t.Fatalf("buffer %d: %.60v (memory: %d pages)", i, err, in.mem.Size()/65536)
+		}
+		prev = uint64(uint32(in.stack[0]))
+	}
+	if pages := in.mem.Size() / 65536; pages > 512 {
+		t.Errorf("memory grew to %d pages for 1 MiB of live data", pages)
+	}
+}
+
+// TestRetire: an instance whose memory grew past the mark is replaced
+// after its call, without failing a call.
+func TestRetire(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.MaxInstances = 1
+	w, instances := tracked(t, cfg)
+	defer w.Close(ctx)
+	w.retireBytes = uint64(instances()[0].mem.Size()) + 2<<20
+	big := []byte(`{"controlKey":"1111","nonce":"` + strings.Repeat("n", 3<<20) + `","endpointId":"1","invoiceId":"i"}`)
+	want := independentDAPI("1111", strings.Repeat("n", 3<<20)+"1i")
+	for i := range 4 {
+		if s, err := w.Sign(ctx, "dapi.notification", big); err != nil || s.Value != want {
+			t.Fatalf("call %d: %.60v %v", i, s, err)
+		}
+	}
+	if s, err := w.Sign(ctx, "dapi.check-sale", checkSaleFields); err != nil || s.Value != checkSaleSig {
+		t.Fatalf("small call: %v %v", s, err)
+	}
+	all := instances()
+	if len(all) < 3 || w.retired.Load() < 2 {
+		t.Errorf("%d instances, %d retired: want the grown ones replaced", len(all), w.retired.Load())
+	}
+	for i, in := range all[:len(all)-1] {
+		if !in.mod.IsClosed() {
+			t.Errorf("retired instance %d not closed", i)
+		}
+	}
+	if _, total := w.Stats(); total != 1 {
+		t.Errorf("total %d, want 1", total)
+	}
+}
