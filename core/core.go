@@ -52,7 +52,8 @@ func (c *Core) result(r validate.Result, err error) []byte {
 		return c.errorOut(err.Error())
 	}
 	if r.Valid {
-		return append(c.out[:0], `{"valid":true,"violations":[]}`...)
+		c.out = append(c.out[:0], `{"valid":true,"violations":[]}`...)
+		return c.out
 	}
 	b := append(c.out[:0], `{"valid":false,"violations":[`...)
 	for i, v := range r.Violations {

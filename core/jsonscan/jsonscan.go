@@ -54,6 +54,8 @@ type Scanner struct {
 	keys  []span // keys of the objects being scanned, innermost last
 	path  []seg
 	set   map[string]struct{}
+	setOf int // the object (by sequence number) whose keys s.set holds
+	seq   int // objects started so far in this body
 	sbuf1 []byte
 	sbuf2 []byte
 	err   Error
@@ -73,6 +75,7 @@ func (s *Scanner) Check(b []byte) *Error {
 	s.b = b
 	s.keys = s.keys[:0]
 	s.path = s.path[:0]
+	s.seq, s.setOf = 0, 0
 	i := s.ws(0)
 	if i >= len(b) {
 		return s.fail(i, "empty body: expected a JSON value")
@@ -147,6 +150,8 @@ func (s *Scanner) object(i, depth int) (int, bool) {
 		return i, false
 	}
 	base := len(s.keys)
+	s.seq++
+	id := s.seq
 	defer func() { s.keys = s.keys[:base] }()
 	i = s.ws(i + 1)
 	if i < len(s.b) && s.b[i] == '}' {
@@ -163,7 +168,7 @@ func (s *Scanner) object(i, depth int) (int, bool) {
 		}
 		k := span{i + 1, j - 1, esc}
 		s.path = append(s.path, seg{key: k, index: -1})
-		if s.duplicate(base, k) {
+		if s.duplicate(id, base, k) {
 			s.fail(i, "duplicate key")
 			return i, false
 		}
@@ -194,9 +199,9 @@ func (s *Scanner) object(i, depth int) (int, bool) {
 	}
 }
 
-// duplicate reports whether k equals a key of the current object
-// (s.keys[base:]).
-func (s *Scanner) duplicate(base int, k span) bool {
+// duplicate reports whether k equals a key of the current object (number
+// id, keys s.keys[base:]).
+func (s *Scanner) duplicate(id, base int, k span) bool {
 	keys := s.keys[base:]
 	if len(keys) < largeObject {
 		for _, o := range keys {
@@ -207,8 +212,8 @@ func (s *Scanner) duplicate(base int, k span) bool {
 		return false
 	}
 	// Large object: (re)build a set of its decoded keys. The set is shared
-	// across objects, so it is rebuilt when an inner object used it.
-	if len(keys) == largeObject || len(s.set) != len(keys) {
+	// across objects, so it is rebuilt when another (inner) object used it.
+	if s.setOf != id {
 		if s.set == nil {
 			s.set = make(map[string]struct{}, 2*largeObject)
 		}
@@ -216,6 +221,7 @@ func (s *Scanner) duplicate(base int, k span) bool {
 		for _, o := range keys {
 			s.set[string(s.decode(o, &s.sbuf1))] = struct{}{}
 		}
+		s.setOf = id
 	}
 	name := s.decode(k, &s.sbuf1)
 	if _, dup := s.set[string(name)]; dup {

@@ -115,3 +115,25 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// A large inner object must not hide a duplicate in a large outer one: the
+// shared key set is rebuilt for the object it is used for.
+func TestLargeNestedObjects(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"session":1`)
+	for i := 0; i < 32; i++ {
+		b.WriteString(`,"a` + itoa(i) + `":0`)
+	}
+	b.WriteString(`,"a32":{`)
+	for i := 0; i < 34; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"b` + itoa(i) + `":0`)
+	}
+	b.WriteString(`},"session":2}`)
+	var s Scanner
+	if err := s.Check([]byte(b.String())); err == nil || err.Path != "session" {
+		t.Fatalf("duplicate session after a large inner object: got %v", err)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // Field identifies one input of a signature.
@@ -235,7 +236,9 @@ func (s *Signer) keyed(controlKey string) error {
 	}
 	s.keyBuf = key
 	s.mac, s.hasKey = newMAC(key), true
-	s.keyText = controlKey
+	// Clone: controlKey may alias a caller's buffer that is reused for
+	// another merchant's key, which must not match this cached state.
+	s.keyText = strings.Clone(controlKey)
 	return nil
 }
 

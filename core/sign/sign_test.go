@@ -1,6 +1,8 @@
 package sign
 
 import (
+	"unsafe"
+
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
@@ -221,3 +223,22 @@ func FuzzSign(f *testing.F) {
 		}
 	})
 }
+
+// The keyed state must not be reused for a different key that sits at the
+// same address of a reused buffer.
+func TestKeyBufferReuse(t *testing.T) {
+	var s Signer
+	op := Lookup("dapi.notification")
+	v := Values{Nonce: "n", EndpointID: "e", InvoiceID: "i"}
+	buf := []byte("00000000000000000000000000000000")
+	sig1, _, _ := s.Sign(op, unsafeString(buf), &v)
+	want1 := independent(string(buf), "nei")
+	copy(buf, "11111111111111111111111111111111")
+	sig2, _, _ := s.Sign(op, unsafeString(buf), &v)
+	if string(sig2) != independent("11111111111111111111111111111111", "nei") || want1 == string(sig2) {
+		t.Fatalf("signed with a stale key: %s", sig2)
+	}
+	_ = sig1
+}
+
+func unsafeString(b []byte) string { return unsafe.String(&b[0], len(b)) }

@@ -20,7 +20,7 @@ func (v *Validator) ValidateQuery(id, rawQuery string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	v.out = v.out[:0]
+	v.out, v.more = v.out[:0], 0
 	v.path = v.path[:0]
 	if c.query == nil {
 		return v.result(), nil

@@ -68,7 +68,14 @@ type Validator struct {
 	path  []byte         // prefix of the scope being validated
 	out   []Violation
 	query []qpair
+	more  int       // violations found past MaxViolations
+	moreR spec.Rule // the rule of the first of them
 }
+
+// MaxViolations bounds a report: a hostile body (a million bad array
+// elements) must not produce a million violations. Past it, one last
+// violation says how many more were found, and array walks stop.
+const MaxViolations = 100
 
 // New returns a Validator.
 func New() *Validator { return &Validator{} }
@@ -101,7 +108,7 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	v.out = v.out[:0]
+	v.out, v.more = v.out[:0], 0
 	v.path = v.path[:0]
 	if c.ep.Body == spec.NoBody && isBlank(body) {
 		return v.result(), nil
@@ -134,6 +141,11 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 }
 
 func (v *Validator) result() Result {
+	if v.more > 0 {
+		v.out = append(v.out, Violation{Rule: v.moreR,
+			Message: strconv.Itoa(v.more) + " more violations not listed (the first " + strconv.Itoa(MaxViolations) + " are)"})
+		v.more = 0
+	}
 	return Result{Valid: len(v.out) == 0, Violations: v.out}
 }
 
@@ -147,6 +159,13 @@ func isBlank(b []byte) bool {
 }
 
 func (v *Validator) add(path string, rule spec.Rule, msg string) {
+	if len(v.out) >= MaxViolations {
+		if v.more == 0 {
+			v.moreR = rule
+		}
+		v.more++
+		return
+	}
 	v.out = append(v.out, Violation{Path: path, Rule: rule, Message: msg})
 }
 
@@ -499,14 +518,14 @@ func (v *Validator) elements(items *scope, arr gjson.Result) {
 				return true
 			}
 			v.value(f, items.items[0], "", el)
-			return true
+			return v.more == 0
 		}
 		if !el.IsObject() {
 			v.add(v.at(""), spec.RuleType, "must be an object")
 			return true
 		}
 		v.scope(items, el)
-		return true
+		return v.more == 0
 	})
 	v.path = v.path[:mark]
 }

@@ -291,3 +291,18 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestViolationsAreCapped(t *testing.T) {
+	body := "[" + strings.Repeat("1,", 200000) + "1]"
+	r, err := validate.Validate("smarts.product-search-name.response", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Violations) != validate.MaxViolations+1 {
+		t.Fatalf("%d violations, want %d", len(r.Violations), validate.MaxViolations+1)
+	}
+	last := r.Violations[len(r.Violations)-1]
+	if !strings.Contains(last.Message, "more violations not listed") || last.Rule != spec.RuleType {
+		t.Fatalf("last violation %+v", last)
+	}
+}

@@ -490,22 +490,21 @@ func TestMemoryLimit(t *testing.T) {
 			t.Fatalf("after the fault: %v %v", s, err)
 		}
 	}
-	// A trap inside a core call: a small body with a violation per
-	// element needs far more memory than the limit for its answer.
+	// A violation storm (a violation per element) used to exhaust the
+	// instance's memory; the core now caps reports, so it is answered.
 	many := []byte("[" + strings.Repeat("1,", 100000) + "1]")
-	if _, err := w.Validate(ctx, "smarts.product-search-name.response", many); err == nil || errors.As(err, &ce) {
-		t.Fatalf("violation storm: %v, want an engine fault", err)
+	r, err := w.Validate(ctx, "smarts.product-search-name.response", many)
+	if err != nil || len(r.Violations) != validate.MaxViolations+1 {
+		t.Fatalf("violation storm: %d violations, %v", len(r.Violations), err)
 	}
 	if r, err := w.Validate(ctx, ep.ID, []byte(ep.Example)); err != nil || !r.Valid {
-		t.Fatalf("after the second fault: %v %v", r, err)
+		t.Fatalf("after the storm: %v %v", r, err)
 	}
-	if n := len(instances()); n != 3 {
-		t.Errorf("%d instances created, want 3", n)
+	if n := len(instances()); n != 2 {
+		t.Errorf("%d instances created, want 2", n)
 	}
-	for i, in := range instances()[:2] {
-		if !in.mod.IsClosed() {
-			t.Errorf("failed instance %d not closed", i)
-		}
+	if in := instances()[0]; !in.mod.IsClosed() {
+		t.Errorf("failed instance not closed")
 	}
 }
 

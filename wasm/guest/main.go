@@ -17,10 +17,11 @@ func main() {}
 // An instance serves one call at a time, so one Core serves them all.
 var c = core.New()
 
-// live keeps every buffer handed to the host reachable, by address: Go's
-// collector does not move objects, so an address stays valid until
-// kassa_free drops the buffer.
-var live = map[uint32][]byte{}
+// live keeps every buffer handed to the host reachable: Go's collector does
+// not move objects, so an address stays valid until kassa_free drops the
+// buffer. Hosts hold two or three buffers, so a slice scanned linearly is
+// cheaper than a map (whose iteration also draws random numbers).
+var live [][]byte
 
 func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
 
@@ -38,7 +39,8 @@ func region(ptr, n uint32) ([]byte, bool) {
 	if n == 0 {
 		return nil, true
 	}
-	for base, b := range live {
+	for _, b := range live {
+		base := addr(b)
 		if ptr >= base && uint64(ptr)+uint64(n) <= uint64(base)+uint64(len(b)) {
 			off := ptr - base
 			return b[off : off+n : off+n], true
@@ -66,15 +68,23 @@ func kassaAlloc(size uint32) uint32 {
 		return 0
 	}
 	b := make([]byte, size)
-	p := addr(b)
-	live[p] = b
-	return p
+	live = append(live, b)
+	return addr(b)
 }
 
 // kassa_free releases a buffer returned by kassa_alloc.
 //
 //go:wasmexport kassa_free
-func kassaFree(ptr uint32) { delete(live, ptr) }
+func kassaFree(ptr uint32) {
+	for i, b := range live {
+		if addr(b) == ptr {
+			live[i] = live[len(live)-1]
+			live[len(live)-1] = nil
+			live = live[:len(live)-1]
+			return
+		}
+	}
+}
 
 // kassa_version returns the core version string.
 //
