@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 	"go.uber.org/zap"
 
+	"github.com/kassa-edge/kassa/core"
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/plugin/httpx"
 	"github.com/kassa-edge/kassa/plugin/store"
@@ -268,17 +269,27 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 		p.engineFailed(w, r, op, err, invoiceID)
 		return nil
 	}
-	out := map[string]any{
-		"invoiceId": s.InvoiceID,
-		"session":   map[string]string{"checkSignature": sig, "nonce": s.Nonce, "token": token},
-	}
+	// The answer is built by appending: this is the hot path.
+	b := append(make([]byte, 0, 256), `{"invoiceId":`...)
+	b = core.AppendString(b, s.InvoiceID)
+	b = append(b, `,"session":{"checkSignature":`...)
+	b = core.AppendString(b, sig)
+	b = append(b, `,"nonce":`...)
+	b = core.AppendString(b, s.Nonce)
+	b = append(b, `,"token":`...)
+	b = core.AppendString(b, token)
+	b = append(b, '}')
 	if serverCard != "" {
-		out["sourceOfFunds"] = map[string]any{"reference": map[string]string{"serverCardId": serverCard}}
+		b = append(b, `,"sourceOfFunds":{"reference":{"serverCardId":`...)
+		b = core.AppendString(b, serverCard)
+		b = append(b, "}}"...)
 	}
 	if destServerCard != "" {
-		out["destinationOfFunds"] = map[string]any{"reference": map[string]string{"serverCardId": destServerCard}}
+		b = append(b, `,"destinationOfFunds":{"reference":{"serverCardId":`...)
+		b = core.AppendString(b, destServerCard)
+		b = append(b, "}}"...)
 	}
-	b, _ := json.Marshal(out)
+	b = append(b, '}')
 	p.count(op, "ok")
 	httpx.WriteJSON(w, http.StatusOK, b)
 	return nil
