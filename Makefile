@@ -5,7 +5,7 @@ export GOFLAGS := -buildvcs=false
 WASM      := wasm/kassa.wasm
 WASMFLAGS := -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w"
 
-.PHONY: all build wasm wasm-check wasm-size run test test-go test-js bench fmt vet clean
+.PHONY: all build wasm wasm-check wasm-size run test test-go test-js fuzz fuzz-smoke test-long soak bench fmt vet clean debugger-samples
 
 all: build
 
@@ -43,8 +43,9 @@ run: build
 	trap 'kill $$backend 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/caddy run --config Caddyfile --adapter caddyfile
 
-## test: every test — Go (with a real PostgreSQL), the wasm check, Node and Chromium
-test: test-go test-js
+## test: every test — Go (with a real PostgreSQL), the wasm check, a short
+## run of every fuzz target, Node and Chromium
+test: test-go fuzz-smoke test-js
 
 test-go: wasm-check
 	$(GO) vet ./...
@@ -53,9 +54,39 @@ test-go: wasm-check
 test-js: build
 	@if [ -f wasm/js/package.json ]; then cd wasm/js && npm ci --no-audit --no-fund && npm test; else echo "test-js: no wasm/js package yet"; fi
 
+## fuzz: every fuzz target for FUZZTIME each (the documented long run: 10m)
+FUZZTIME ?= 10m
+FUZZ := ./core/jsonscan:FuzzCheck ./core/validate:FuzzValidate ./core/sign:FuzzSign \
+	./core/sign:FuzzPureHMAC ./plugin/engine:FuzzEngines ./plugin/payneteasy:FuzzPayneteasyHTTP \
+	./plugin/smarts:FuzzSmartsHTTP ./plugin/voyado:FuzzVoyadoHTTP
+fuzz:
+	@set -e; for t in $(FUZZ); do \
+		echo "== $${t#*:} ($${t%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $${t%:*}; \
+	done
+
+## fuzz-smoke: the short fuzz run of make test and CI
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s FUZZFLAGS=-fuzzminimizetime=2s
+
+## test-long: 60 s soak and 100,000-event outbox backlogs (bolt, PostgreSQL)
+test-long: build
+	KASSA_LONG=1 $(GO) test -count=1 -timeout 60m -v -run 'TestSoak|TestOutboxBacklog' ./plugin/hardening/
+
+## soak: a long soak (SOAK=10m by default)
+SOAK ?= 10m
+soak: build
+	KASSA_SOAK=$(SOAK) $(GO) test -count=1 -timeout 0 -v -run '^TestSoak$$' ./plugin/hardening/
+
 clean:
 	rm -rf $(BIN)
 
 ## debugger-samples: regenerate the debugger page's sample bodies from core/spec
 debugger-samples:
 	$(GO) run ./examples/debugger/gen > examples/debugger/samples.json
+
+## bench: the core's Go benchmarks (native and wasm), then the end-to-end load test (needs wrk)
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/engine/
+	$(GO) test -run '^$$' -bench BenchmarkStartup -benchtime 3x ./plugin/
+	bench/load.sh 10

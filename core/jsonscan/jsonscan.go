@@ -272,7 +272,26 @@ func (s *Scanner) str(i int) (int, bool, bool) {
 					s.fail(j, "invalid \\u escape")
 					return j, esc, false
 				}
-				j += 6
+				// A surrogate must come as a high-low pair (I-JSON, RFC 7493
+				// 2.1): a lone one decodes to U+FFFD in gjson and to '?' in
+				// Java, so the two sides would sign different bytes.
+				switch r := hexVal(b[j+2 : j+6]); {
+				case r >= 0xD800 && r < 0xDC00:
+					if j+12 > len(b) || b[j+6] != '\\' || b[j+7] != 'u' || !hex4(b[j+8:j+12]) {
+						s.fail(j, "unpaired surrogate escape")
+						return j, esc, false
+					}
+					if lo := hexVal(b[j+8 : j+12]); lo < 0xDC00 || lo > 0xDFFF {
+						s.fail(j, "unpaired surrogate escape")
+						return j, esc, false
+					}
+					j += 12
+				case r >= 0xDC00 && r <= 0xDFFF:
+					s.fail(j, "unpaired surrogate escape")
+					return j, esc, false
+				default:
+					j += 6
+				}
 			default:
 				s.fail(j, "invalid escape character")
 				return j, esc, false

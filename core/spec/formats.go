@@ -31,6 +31,11 @@ var (
 		Match: func(s string) bool {
 			return len(s) == 5 && s[2] == ':' && every(s[:2], isDigit) && every(s[3:], isDigit) && s[:2] <= "23" && s[3:] <= "59"
 		}}
+	// Text is a line of text without control characters (C0 or DEL). The
+	// classic callback's identifiers become store keys, and a NUL there
+	// would otherwise surface as a server error the gateway retries.
+	Text = &Format{Name: "text", Pattern: "^[^\\x00-\\x1f\\x7f]*$", Hint: "must not contain control characters",
+		Match: func(s string) bool { return every(s, func(c byte) bool { return c >= 0x20 && c != 0x7f }) }}
 	// URL is an absolute http(s) URL.
 	URL = &Format{Name: "url", Pattern: "^https?://", Hint: "must be an absolute http(s) URL",
 		Match: func(s string) bool {

@@ -357,7 +357,12 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val gjson.Res
 			v.add(v.at(rel), spec.RuleRange, "is out of the 64-bit integer range")
 			return
 		}
-		num, isNum = float64(n), true
+		// Compare as integers: as a float64, 2^53+1 rounds to 2^53 and
+		// would pass a bound of 2^53.
+		if outside(f, n) {
+			v.boundsMsg(f, rel)
+		}
+		return
 	case spec.Number:
 		if val.Type != gjson.Number {
 			v.add(v.at(rel), spec.RuleType, "must be a number")
@@ -436,9 +441,50 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val gjson.Res
 func (v *Validator) bounds(f *spec.Field, rel string, n float64) {
 	low := f.HasMin && (n < f.Min || (f.ExclMin && n == f.Min))
 	high := f.HasMax && (n > f.Max || (f.ExclMax && n == f.Max))
-	if !low && !high {
-		return
+	if low || high {
+		v.boundsMsg(f, rel)
 	}
+}
+
+// outside reports whether the integer n breaks f's bounds, exactly.
+func outside(f *spec.Field, n int64) bool {
+	if f.HasMin {
+		if c := cmpIntFloat(n, f.Min); c < 0 || (f.ExclMin && c == 0) {
+			return true
+		}
+	}
+	if f.HasMax {
+		if c := cmpIntFloat(n, f.Max); c > 0 || (f.ExclMax && c == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// cmpIntFloat compares an int64 with a float64 bound without rounding n.
+func cmpIntFloat(n int64, b float64) int {
+	switch {
+	case b >= 1<<63:
+		return -1
+	case b < -(1 << 63):
+		return 1
+	}
+	t := math.Trunc(b)
+	bi := int64(t) // exact: |t| < 2^63
+	switch {
+	case n < bi:
+		return -1
+	case n > bi:
+		return 1
+	case b > t:
+		return -1 // n == trunc(b) < b
+	case b < t:
+		return 1
+	}
+	return 0
+}
+
+func (v *Validator) boundsMsg(f *spec.Field, rel string) {
 	var b strings.Builder
 	b.WriteString("must be ")
 	if f.HasMin {

@@ -193,6 +193,8 @@ func TestPayneteasy(t *testing.T) {
 				row{"amount-0", initiate, map[string]any{"transaction.amountCentis": 0}, "", "transaction.amountCentis", spec.RuleRange},
 				row{"amount-1", initiate, map[string]any{"transaction.amountCentis": 1}, "", "", ""},
 				row{"amount-huge", initiate, nil, `{"consumer":{"device":{"serialNumber":"S"}},"transaction":{"amountCentis":123456789012345678901234567890,"currency":"EUR"},"session":{"accessToken":"` + str(32) + `"}}`, "transaction.amountCentis", spec.RuleRange},
+				row{"amount-2p53", initiate, nil, `{"consumer":{"device":{"serialNumber":"S"}},"transaction":{"amountCentis":9007199254740992,"currency":"EUR"},"session":{"accessToken":"` + str(32) + `"}}`, "", ""},
+				row{"amount-2p53+1", initiate, nil, `{"consumer":{"device":{"serialNumber":"S"}},"transaction":{"amountCentis":9007199254740993,"currency":"EUR"},"session":{"accessToken":"` + str(32) + `"}}`, "transaction.amountCentis", spec.RuleRange},
 				row{"amount-exp", initiate, nil, `{"consumer":{"device":{"serialNumber":"S"}},"transaction":{"amountCentis":1e3,"currency":"EUR"},"session":{"accessToken":"` + str(32) + `"}}`, "transaction.amountCentis", spec.RuleType},
 			)
 		}
@@ -247,6 +249,10 @@ func TestCallbackQuery(t *testing.T) {
 		{good + "&status=declined", "status", spec.RuleType},
 		{"status=approved&orderid=1&client_orderid=x&control=zz", "control", spec.RulePattern},
 		{"status=approved&orderid=1&client_orderid=x&control=%zz", "control", spec.RuleType},
+		{"status=approved&orderid=1%00&client_orderid=x&control=" + strings.Repeat("ab", 20), "orderid", spec.RulePattern},
+		{"status=appr%0Aoved&orderid=1&client_orderid=x&control=" + strings.Repeat("ab", 20), "status", spec.RulePattern},
+		{"status=approved&type=sa%7Fle&orderid=1&client_orderid=x&control=" + strings.Repeat("ab", 20), "type", spec.RulePattern},
+		{"status=approved&orderid=1&client_orderid=%C3%A9t%C3%A9&control=" + strings.Repeat("ab", 20), "", ""},
 	} {
 		r, err := validate.ValidateQuery("payneteasy.callback", tc.q)
 		if err != nil {

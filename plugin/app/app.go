@@ -75,6 +75,7 @@ type App struct {
 	mu      sync.Mutex
 	targets map[string]outbox.Target
 	worker  *outbox.Worker
+	client  *http.Client
 	stop    context.CancelFunc
 	done    chan struct{}
 }
@@ -198,6 +199,25 @@ func (a *App) validate() error {
 	return nil
 }
 
+// deliveryClient is the outbox's HTTP client. It keeps as many idle
+// connections per host as the worker sends at once (Go's default of 2
+// would open a new connection, and a new TLS handshake, for most
+// deliveries), and it follows no redirect: a 3xx is a failed attempt, so
+// a provider key is never carried to another host and a moved endpoint
+// shows up in the dead letters instead of being followed silently.
+func deliveryClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = outbox.DefaultConcurrency
+	t.IdleConnTimeout = 30 * time.Second
+	return &http.Client{
+		Timeout:   timeout,
+		Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
 // Start starts the outbox worker and the sweeper.
 func (a *App) Start() error {
 	a.mu.Lock()
@@ -211,9 +231,10 @@ func (a *App) Start() error {
 		timeout = DefaultDeliveryTimeout
 	}
 	m := a.metrics
+	a.client = deliveryClient(timeout)
 	w, err := outbox.New(outbox.Config{
 		Store:     a.store,
-		Client:    &http.Client{Timeout: timeout},
+		Client:    a.client,
 		Targets:   a.targets,
 		BaseDelay: time.Duration(o.BaseDelay),
 		MaxDelay:  time.Duration(o.MaxDelay),
@@ -270,6 +291,7 @@ func (a *App) Stop() error {
 		a.worker.Stop()
 		<-a.done
 		a.stop = nil
+		a.client.CloseIdleConnections()
 	}
 	return nil
 }

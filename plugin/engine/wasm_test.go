@@ -568,7 +568,12 @@ func TestCollectorKeepsUp(t *testing.T) {
 		}
 		prev = uint64(uint32(in.stack[0]))
 	}
-	if pages := in.mem.Size() / 65536; pages > 512 {
+	// Without collection the loop needs 1,000 MiB (16,000 pages). How far
+	// the heap overshoots the 1 MiB live depends on when the guest's
+	// collector gets to run: under 512 pages alone, 752 seen with the
+	// rest of the test suite loading both cores. 2,048 pages (128 MiB)
+	// still proves the collector kept up.
+	if pages := in.mem.Size() / 65536; pages > 2048 {
 		t.Errorf("memory grew to %d pages for 1 MiB of live data", pages)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,7 +40,8 @@ type Policy struct {
 	// Permanent4xx makes a 4xx answer final: the delivery goes dead with
 	// the status and the start of the body (Voyado: a 4xx means the
 	// request is wrong and resending it cannot help). Otherwise a 4xx is
-	// retried like a 5xx.
+	// retried like a 5xx. 408, 425 and 429 (timeout, too early, rate
+	// limited) say "later", not "wrong", and are always retried.
 	Permanent4xx bool
 }
 
@@ -280,11 +282,16 @@ func (w *Worker) deliver(ctx context.Context, d *store.Delivery) {
 		w.fail(ctx, log, d, start, err.Error())
 	case status >= 200 && status < 300:
 		w.complete(ctx, log, d, start)
-	case status >= 400 && status < 500 && target.Policy.Permanent4xx:
+	case status >= 400 && status < 500 && target.Policy.Permanent4xx && !transient(status):
 		w.dead(ctx, log, d, start, fmt.Sprintf("HTTP %d: %s", status, snippet))
 	default:
 		w.fail(ctx, log, d, start, fmt.Sprintf("HTTP %d: %s", status, snippet))
 	}
+}
+
+// transient reports whether a 4xx status asks the client to try again.
+func transient(status int) bool {
+	return status == http.StatusRequestTimeout || status == http.StatusTooEarly || status == http.StatusTooManyRequests
 }
 
 // permanentError is a failure no retry can fix (a malformed request).
@@ -304,10 +311,12 @@ func (w *Worker) send(ctx context.Context, d *store.Delivery, target Target) (st
 			req.Header.Add(k, v)
 		}
 	}
+	var added []string
 	if target.Sender != nil {
 		if err := target.Sender.Prepare(req, d); err != nil {
 			return 0, "", fmt.Errorf("prepare request: %w", err)
 		}
+		added = addedValues(d, req)
 	}
 	resp, err := w.cfg.Client.Do(req)
 	if err != nil {
@@ -322,10 +331,67 @@ func (w *Worker) send(ctx context.Context, d *store.Delivery, target Target) (st
 	defer resp.Body.Close()
 	// The status is the answer: a body cut short does not change it.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	// An upstream may echo the credential it refuses ("Api-Key 'x' is not
+	// valid"); the snippet is stored, logged and shown by the admin API,
+	// so what the Sender added is blanked out before it is cut short.
+	for _, v := range added {
+		body = bytes.ReplaceAll(body, []byte(v), []byte("[redacted]"))
+	}
 	if len(body) > snippetLen {
 		body = body[:snippetLen]
 	}
 	return resp.StatusCode, strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD")), nil
+}
+
+// minSecretLen is the shortest added value treated as a credential;
+// shorter ones ("1", "v1") would blank out ordinary words.
+const minSecretLen = 8
+
+// addedValues returns the header values and URL credentials that the
+// Sender added to req beyond the stored delivery (its keys and tokens),
+// each also split at spaces ("Bearer <token>").
+func addedValues(d *store.Delivery, req *http.Request) []string {
+	var out []string
+	add := func(v string) {
+		if len(v) >= minSecretLen {
+			out = append(out, v)
+		}
+		if strings.IndexByte(v, ' ') >= 0 {
+			for _, f := range strings.Fields(v) {
+				if len(f) >= minSecretLen {
+					out = append(out, f)
+				}
+			}
+		}
+	}
+	for k, vs := range req.Header {
+		stored := http.Header(d.Header).Values(k)
+	next:
+		for _, v := range vs {
+			for _, sv := range stored {
+				if sv == v {
+					continue next
+				}
+			}
+			add(v)
+		}
+	}
+	if pw, ok := req.URL.User.Password(); ok {
+		add(pw)
+	}
+	if req.URL.RawQuery != "" {
+		if u, err := url.Parse(d.URL); err == nil && u.RawQuery != req.URL.RawQuery {
+			orig := u.Query()
+			for k, vs := range req.URL.Query() {
+				for _, v := range vs {
+					if !slices.Contains(orig[k], v) {
+						add(v)
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // recordCtx is the context for storing a result: not canceled by Stop,

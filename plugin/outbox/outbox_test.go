@@ -282,6 +282,46 @@ func TestNonPermanent4xxRetried(t *testing.T) {
 	}
 }
 
+// 408, 425 and 429 say "later": retried even where a 4xx is final.
+func TestTransient4xxRetriedUnderPermanent4xx(t *testing.T) {
+	for _, code := range []int{http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests} {
+		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				w.WriteHeader(code)
+			}
+		})
+		st := newStore(t)
+		w := start(t, fastConfig(t, st, map[string]outbox.Target{"events": {Policy: outbox.Policy{Permanent4xx: true}}}))
+		enqueue(t, st, w, delivery("evt-1", rc.URL))
+		if d := waitState(t, st, "evt-1", store.StateDone); d.Attempts != 2 {
+			t.Fatalf("HTTP %d: delivered after %d attempts, want 2", code, d.Attempts)
+		}
+	}
+}
+
+// An upstream that echoes the credential it refuses must not put it into
+// the stored reason (which is logged and shown by the admin API), even
+// where the 200-byte cut would split it.
+func TestEchoedCredentialRedacted(t *testing.T) {
+	const secret = "sk_live_0123456789abcdef"
+	for _, pad := range []int{0, 180} { // 180: the cut falls inside the credential
+		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, strings.Repeat(".", pad)+"key "+r.Header.Get("Authorization")+" refused")
+		})
+		st := newStore(t)
+		w := start(t, fastConfig(t, st, map[string]outbox.Target{"events": {Sender: bearer(secret), Policy: outbox.Policy{Permanent4xx: true}}}))
+		enqueue(t, st, w, delivery("evt-1", rc.URL))
+		d := waitState(t, st, "evt-1", store.StateDead)
+		if strings.Contains(d.LastError, secret[:8]) {
+			t.Fatalf("pad %d: the credential is in the stored reason: %q", pad, d.LastError)
+		}
+		if pad == 0 && !strings.Contains(d.LastError, "[redacted]") {
+			t.Fatalf("reason %q, want the credential replaced by [redacted]", d.LastError)
+		}
+	}
+}
+
 func TestTimeoutRetried(t *testing.T) {
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n == 1 {

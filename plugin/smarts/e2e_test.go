@@ -294,6 +294,9 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			if got.Method != "POST" || got.Path != path || string(got.Body) != ex {
 				t.Errorf("%s: backend got %s %s %.80s", path, got.Method, got.Path, got.Body)
 			}
+			if v := got.Header.Get("accessToken"); v != "" {
+				t.Errorf("%s: the node token reached the backend (accessToken %q)", path, v)
+			}
 			switch {
 			case path == "/invoice":
 				expect(t, a, 200, path)

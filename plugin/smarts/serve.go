@@ -69,6 +69,7 @@ func (s *Smarts) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 		if !s.nodeAuthorized(r) {
 			return s.unauthorized(w, "node-"+op)
 		}
+		r.Header.Del(s.NodeTokenHeader) // the backend's health check does not need it
 		if r.Method != http.MethodGet {
 			return s.methodNotAllowed(w, "node-"+op, http.MethodGet)
 		}
@@ -87,6 +88,9 @@ func (s *Smarts) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	if !s.nodeAuthorized(r) {
 		return s.unauthorized(w, op.op)
 	}
+	// The node token is kassa's business: the backend does not need it, and
+	// it would end up in the backend's access logs.
+	r.Header.Del(s.NodeTokenHeader)
 	if r.Method != http.MethodPost {
 		return s.methodNotAllowed(w, op.op, http.MethodPost)
 	}

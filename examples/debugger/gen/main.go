@@ -29,7 +29,7 @@ func value(f *spec.Field) string {
 	if len(f.Enum) > 0 {
 		return f.Enum[0]
 	}
-	if f.Format != nil {
+	if f.Format != nil && f.Format != spec.Text {
 		for _, s := range []string{"0123456789abcdef0123456789abcdef01234567", "EUR", "2024-01-31", "12:30", "4111111111111111", "https://example.com/"} {
 			if f.Format.Match(s) {
 				return s
