@@ -49,6 +49,10 @@ func rss(t testing.TB, pid int) int64 {
 // exercise sends a request that goes through the core (a validation
 // failure), so instances exist and are in use.
 func exercise(t testing.TB, url string) {
+	// A reload closes the old server's idle connections; a POST that races
+	// that close on a kept-alive connection gets EOF (clients resend only
+	// idempotent requests), so start on fresh connections.
+	http.DefaultClient.CloseIdleConnections()
 	for i := 0; i < 20; i++ {
 		resp, err := http.Post(url+"/pne/sale/x/check", "application/json", strings.NewReader(`{"session":{}}`))
 		if err != nil {
