@@ -163,6 +163,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.store, a.storeID = st, id
+	m.watchStore(st)
 	a.logger.Info("kassa provisioned", zap.String("engine", a.EngineName), zap.String("store", storeKind(a.StoreConfig)))
 	return nil
 }

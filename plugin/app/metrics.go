@@ -1,11 +1,16 @@
 package app
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kassa-edge/kassa/plugin/store"
 )
 
 // Metrics are kassa's collectors in Caddy's Prometheus registry (served by
@@ -22,10 +27,22 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 	// Instances reports wasm instances by state (idle, total).
 	Instances *prometheus.GaugeVec
+	// Outbox reports the deliveries in the store by state (pending, done,
+	// dead), read from the store when scraped: alert on a pending count
+	// that keeps growing (a backlog) and on any dead one.
+	Outbox *prometheus.GaugeVec
 
-	mu    sync.Mutex
-	pools []poolStats
+	mu     sync.Mutex
+	pools  []poolStats
+	stores []deliveryCounter
 }
+
+type deliveryCounter interface {
+	CountDeliveries(ctx context.Context) (map[store.State]int, error)
+}
+
+// countTimeout bounds the store query of a scrape.
+const countTimeout = 2 * time.Second
 
 type poolStats interface{ Stats() (idle, total int) }
 
@@ -43,6 +60,7 @@ func metricsFor(ctx caddy.Context) (*Metrics, error) {
 	if m := byReg[reg]; m != nil {
 		m.mu.Lock()
 		m.pools = nil // the previous config's engines are going away
+		m.stores = nil
 		m.mu.Unlock()
 		return m, nil
 	}
@@ -64,9 +82,13 @@ func metricsFor(ctx caddy.Context) (*Metrics, error) {
 			Namespace: "kassa", Name: "engine_instances",
 			Help: "WebAssembly instances in the pool, by state.",
 		}, []string{"state"}),
+		Outbox: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "kassa", Name: "outbox_deliveries",
+			Help: "Deliveries in the outbox, by state (pending, done, dead).",
+		}, []string{"state"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.Requests, m.EngineCall, m.Deliveries, poolCollector{m}} {
+		for _, c := range []prometheus.Collector{m.Requests, m.EngineCall, m.Deliveries, poolCollector{m}, outboxCollector{m}} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {
@@ -101,4 +123,42 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.Instances.WithLabelValues("idle").Set(float64(idle))
 	c.m.Instances.WithLabelValues("total").Set(float64(total))
 	c.m.Instances.Collect(ch)
+}
+
+func (m *Metrics) watchStore(s deliveryCounter) {
+	m.mu.Lock()
+	m.stores = append(m.stores, s)
+	m.mu.Unlock()
+}
+
+// outboxCollector counts the deliveries in the store when scraped. A
+// store that does not answer in time is left out of the scrape (the gauge
+// disappears rather than showing a stale figure).
+type outboxCollector struct{ m *Metrics }
+
+func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { c.m.Outbox.Describe(ch) }
+
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	stores := slices.Clone(c.m.stores)
+	c.m.mu.Unlock()
+	if len(stores) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), countTimeout)
+	defer cancel()
+	// Several configs in one process share a store (UsagePool): count
+	// it once.
+	n, err := stores[len(stores)-1].CountDeliveries(ctx)
+	if err != nil {
+		return
+	}
+	for state, v := range n {
+		g, err := c.m.Outbox.GetMetricWithLabelValues(string(state))
+		if err != nil {
+			continue
+		}
+		g.Set(float64(v))
+		ch <- g
+	}
 }

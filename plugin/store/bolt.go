@@ -206,6 +206,31 @@ func (b *Bolt) Ping(ctx context.Context) error {
 	return b.update(ctx, func(*bbolt.Tx) error { return nil })
 }
 
+// CountDeliveries implements Store by counting the created index's keys,
+// which are grouped by state; no delivery is decoded.
+func (b *Bolt) CountDeliveries(ctx context.Context) (map[State]int, error) {
+	out := map[State]int{StatePending: 0, StateDone: 0, StateDead: 0}
+	err := b.view(ctx, func(tx *bbolt.Tx) error {
+		idx := tx.Bucket(createdBucket)
+		if idx == nil {
+			return nil
+		}
+		for s := range out {
+			code, n := stateCode(s), 0
+			c := idx.Cursor()
+			for k, _ := c.Seek([]byte{code}); k != nil && k[0] == code; k, _ = c.Next() {
+				n++
+			}
+			out[s] = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Claim implements Store with a seek on the due index: the pending
 // entries are ordered by NextAt, so it reads only what it claims.
 func (b *Bolt) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error) {

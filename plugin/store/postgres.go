@@ -299,6 +299,28 @@ func (p *Postgres) transition(ctx context.Context, op, id, sql string, args ...a
 	return nil
 }
 
+// CountDeliveries implements Store.
+func (p *Postgres) CountDeliveries(ctx context.Context) (map[State]int, error) {
+	out := map[State]int{StatePending: 0, StateDone: 0, StateDead: 0}
+	rows, err := p.pool.Query(ctx, `SELECT state, count(*) FROM kassa_deliveries GROUP BY state`)
+	if err != nil {
+		return nil, p.wrap("count deliveries", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, p.wrap("count deliveries", err)
+		}
+		out[State(state)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, p.wrap("count deliveries", err)
+	}
+	return out, nil
+}
+
 // Sweep implements Store in one statement, so it is atomic.
 func (p *Postgres) Sweep(ctx context.Context, now, doneBefore time.Time) (int, error) {
 	var n int

@@ -99,6 +99,11 @@ type Store interface {
 	// deliveries completed before doneBefore. It returns how many rows it
 	// removed.
 	Sweep(ctx context.Context, now, doneBefore time.Time) (int, error)
+	// CountDeliveries returns how many deliveries are in each state (for
+	// the kassa_outbox_deliveries gauge: a growing pending count is a
+	// backlog, any dead one needs a look). States without deliveries are
+	// present with 0.
+	CountDeliveries(ctx context.Context) (map[State]int, error)
 	// Ping reports whether the backend is reachable and writable.
 	Ping(ctx context.Context) error
 	// Close releases the backend.

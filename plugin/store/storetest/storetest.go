@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimOrder", testClaimOrder},
 		{"ClaimLease", testClaimLease},
 		{"Transitions", testTransitions},
+		{"CountDeliveries", testCountDeliveries},
 		{"ListDeliveries", testListDeliveries},
 		{"Sweep", testSweep},
 		{"ConcurrentClaimers", testConcurrentClaimers},
@@ -648,6 +649,49 @@ func testClaimLease(t *testing.T, open Opener) {
 	}
 	if d := mustDelivery(t, s, "d"); d.Attempts != 3 {
 		t.Fatalf("attempts = %d after 3 claims, want 3", d.Attempts)
+	}
+}
+
+func testCountDeliveries(t *testing.T, open Opener) {
+	s := newStore(t, open)
+	ctx := t.Context()
+	count := func() string {
+		t.Helper()
+		n, err := s.CountDeliveries(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("pending %d, done %d, dead %d (%d states)", n[store.StatePending], n[store.StateDone], n[store.StateDead], len(n))
+	}
+	if got, want := count(), "pending 0, done 0, dead 0 (3 states)"; got != want {
+		t.Fatalf("empty store: %s, want %s", got, want)
+	}
+	b := base()
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		enqueue(t, s, &store.Delivery{ID: id, Target: "events", NextAt: b})
+	}
+	if err := s.Complete(ctx, "a", b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Dead(ctx, "b", "HTTP 400"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Dead(ctx, "c", "HTTP 400"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Retry(ctx, "d", b.Add(time.Hour), "HTTP 503"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := count(), "pending 2, done 1, dead 2 (3 states)"; got != want {
+		t.Fatalf("after transitions: %s, want %s", got, want)
+	}
+	// Records of other buckets are not deliveries.
+	put(t, s, "sessions", "x", []byte("1"), time.Time{})
+	if err := s.Requeue(ctx, "b", b); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := count(), "pending 3, done 1, dead 1 (3 states)"; got != want {
+		t.Fatalf("after a requeue: %s, want %s", got, want)
 	}
 }
 
