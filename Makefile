@@ -5,7 +5,7 @@ export GOFLAGS := -buildvcs=false
 WASM      := wasm/kassa.wasm
 WASMFLAGS := -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w"
 
-.PHONY: all build wasm wasm-check wasm-size run test test-go test-js fuzz fuzz-smoke test-long soak bench fmt vet clean debugger-samples
+.PHONY: all build wasm wasm-check wasm-size run test test-go test-js fuzz fuzz-smoke test-long soak bench bench-guest fmt vet clean debugger-samples
 
 all: build
 
@@ -84,6 +84,11 @@ clean:
 ## debugger-samples: regenerate the debugger page's sample bodies from core/spec
 debugger-samples:
 	$(GO) run ./examples/debugger/gen > examples/debugger/samples.json
+
+## bench-guest: the core's parts timed in one process, natively then under wazero
+bench-guest:
+	@echo "native:"; $(GO) run ./bench/guest
+	@GOOS=wasip1 GOARCH=wasm $(GO) build -o $(BIN)/guest.wasm ./bench/guest && echo "wasm (wazero):" && $(GO) run ./bench/wasirun $(BIN)/guest.wasm
 
 ## bench: the core's Go benchmarks (native and wasm), then the end-to-end load test (needs wrk)
 bench: build
