@@ -97,9 +97,9 @@ func TestMetrics(t *testing.T) {
 		`kassa_engine_call_seconds_count{engine="wasm",fn="validate_query"} 4`,
 		`kassa_engine_instances{state="total"}`,
 		`kassa_outbox_deliveries_total{outcome="retry",provider="payneteasy"} 3`,
-		`kassa_outbox_deliveries{state="pending"} 3`,
-		`kassa_outbox_deliveries{state="dead"} 0`,
-		`kassa_outbox_deliveries{state="done"} 0`,
+		`kassa_outbox_stored_deliveries{state="pending"} 3`,
+		`kassa_outbox_stored_deliveries{state="dead"} 0`,
+		`kassa_outbox_stored_deliveries{state="done"} 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -3,6 +3,8 @@ package validate
 import (
 	"math"
 	"testing"
+
+	"github.com/kassa-edge/kassa/core/spec"
 )
 
 func TestCmpIntFloat(t *testing.T) {
@@ -24,6 +26,15 @@ func TestCmpIntFloat(t *testing.T) {
 	} {
 		if got := cmpIntFloat(c.n, c.b); got != c.want {
 			t.Errorf("cmpIntFloat(%d, %g) = %d, want %d", c.n, c.b, got, c.want)
+		}
+	}
+}
+
+func TestOutsideNaNBound(t *testing.T) {
+	f := &spec.Field{Kind: spec.Integer, Min: math.NaN(), HasMin: true, ExclMin: true, Max: math.NaN(), HasMax: true, ExclMax: true}
+	for _, n := range []int64{math.MinInt64, -1, 0, 1, math.MaxInt64} {
+		if outside(f, n) {
+			t.Errorf("outside(NaN bounds, %d) = true, want false", n)
 		}
 	}
 }

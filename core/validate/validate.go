@@ -447,13 +447,15 @@ func (v *Validator) bounds(f *spec.Field, rel string, n float64) {
 }
 
 // outside reports whether the integer n breaks f's bounds, exactly.
+// A NaN bound bounds nothing, as in the float comparison (and int64(NaN)
+// differs between amd64 and wasm).
 func outside(f *spec.Field, n int64) bool {
-	if f.HasMin {
+	if f.HasMin && !math.IsNaN(f.Min) {
 		if c := cmpIntFloat(n, f.Min); c < 0 || (f.ExclMin && c == 0) {
 			return true
 		}
 	}
-	if f.HasMax {
+	if f.HasMax && !math.IsNaN(f.Max) {
 		if c := cmpIntFloat(n, f.Max); c > 0 || (f.ExclMax && c == 0) {
 			return true
 		}

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -27,14 +26,19 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 	// Instances reports wasm instances by state (idle, total).
 	Instances *prometheus.GaugeVec
-	// Outbox reports the deliveries in the store by state (pending, done,
-	// dead), read from the store when scraped: alert on a pending count
-	// that keeps growing (a backlog) and on any dead one.
-	Outbox *prometheus.GaugeVec
+	// Stored describes kassa_outbox_stored_deliveries{state}: the
+	// deliveries in the store by state (pending, done, dead), counted
+	// when scraped. Alert on a pending count that keeps growing (a
+	// backlog) and on any dead one. (Not "kassa_outbox_deliveries": in
+	// OpenMetrics that name would clash with the counter
+	// kassa_outbox_deliveries_total.)
+	Stored *prometheus.Desc
 
-	mu     sync.Mutex
-	pools  []poolStats
-	stores []deliveryCounter
+	mu      sync.Mutex
+	pools   []poolStats
+	stores  []deliveryCounter
+	counts  map[store.State]int // the last count of the stores' deliveries
+	counted time.Time
 }
 
 type deliveryCounter interface {
@@ -52,11 +56,18 @@ var (
 )
 
 // metricsFor returns the collectors registered in ctx's registry, creating
-// them once per registry (a config reload keeps the registry).
+// them once per registry. Caddy gives each config its own registry, so the
+// entry is dropped when the config's context ends (a reload must not keep
+// the old registry, engines and store reachable).
 func metricsFor(ctx caddy.Context) (*Metrics, error) {
 	reg := ctx.GetMetricsRegistry()
 	metricsMu.Lock()
 	defer metricsMu.Unlock()
+	ctx.OnCancel(func() {
+		metricsMu.Lock()
+		delete(byReg, reg)
+		metricsMu.Unlock()
+	})
 	if m := byReg[reg]; m != nil {
 		m.mu.Lock()
 		m.pools = nil // the previous config's engines are going away
@@ -82,10 +93,8 @@ func metricsFor(ctx caddy.Context) (*Metrics, error) {
 			Namespace: "kassa", Name: "engine_instances",
 			Help: "WebAssembly instances in the pool, by state.",
 		}, []string{"state"}),
-		Outbox: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "kassa", Name: "outbox_deliveries",
-			Help: "Deliveries in the outbox, by state (pending, done, dead).",
-		}, []string{"state"}),
+		Stored: prometheus.NewDesc("kassa_outbox_stored_deliveries",
+			"Deliveries in the outbox store, by state (pending, done, dead).", []string{"state"}, nil),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.Requests, m.EngineCall, m.Deliveries, poolCollector{m}, outboxCollector{m}} {
@@ -128,37 +137,37 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) watchStore(s deliveryCounter) {
 	m.mu.Lock()
 	m.stores = append(m.stores, s)
+	m.counted = time.Time{}
 	m.mu.Unlock()
 }
 
-// outboxCollector counts the deliveries in the store when scraped. A
-// store that does not answer in time is left out of the scrape (the gauge
-// disappears rather than showing a stale figure).
+// outboxCollector counts the deliveries in the store when scraped, at most
+// once per countCache (several scrapers, or a large store, must not turn
+// /metrics into a load). A store that does not answer in time is left out
+// of the scrape: the series disappears rather than showing a stale figure.
 type outboxCollector struct{ m *Metrics }
 
-func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { c.m.Outbox.Describe(ch) }
+// countCache is how long a count serves scrapes.
+const countCache = 5 * time.Second
+
+func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.Stored }
 
 func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.mu.Lock()
-	stores := slices.Clone(c.m.stores)
-	c.m.mu.Unlock()
-	if len(stores) == 0 {
+	defer c.m.mu.Unlock()
+	if len(c.m.stores) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), countTimeout)
-	defer cancel()
-	// Several configs in one process share a store (UsagePool): count
-	// it once.
-	n, err := stores[len(stores)-1].CountDeliveries(ctx)
-	if err != nil {
-		return
-	}
-	for state, v := range n {
-		g, err := c.m.Outbox.GetMetricWithLabelValues(string(state))
+	if c.m.counted.IsZero() || time.Since(c.m.counted) > countCache {
+		ctx, cancel := context.WithTimeout(context.Background(), countTimeout)
+		n, err := c.m.stores[len(c.m.stores)-1].CountDeliveries(ctx)
+		cancel()
 		if err != nil {
-			continue
+			return
 		}
-		g.Set(float64(v))
-		ch <- g
+		c.m.counts, c.m.counted = n, time.Now()
+	}
+	for state, v := range c.m.counts {
+		ch <- prometheus.MustNewConstMetric(c.m.Stored, prometheus.GaugeValue, float64(v), string(state))
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -316,7 +315,7 @@ func (w *Worker) send(ctx context.Context, d *store.Delivery, target Target) (st
 		if err := target.Sender.Prepare(req, d); err != nil {
 			return 0, "", fmt.Errorf("prepare request: %w", err)
 		}
-		added = addedValues(d, req)
+		added = secretsOf(d, req)
 	}
 	resp, err := w.cfg.Client.Do(req)
 	if err != nil {
@@ -333,65 +332,12 @@ func (w *Worker) send(ctx context.Context, d *store.Delivery, target Target) (st
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	// An upstream may echo the credential it refuses ("Api-Key 'x' is not
 	// valid"); the snippet is stored, logged and shown by the admin API,
-	// so what the Sender added is blanked out before it is cut short.
-	for _, v := range added {
-		body = bytes.ReplaceAll(body, []byte(v), []byte("[redacted]"))
-	}
+	// so what the Sender added is taken out before it is cut short.
+	body = redact(body, added)
 	if len(body) > snippetLen {
 		body = body[:snippetLen]
 	}
 	return resp.StatusCode, strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD")), nil
-}
-
-// minSecretLen is the shortest added value treated as a credential;
-// shorter ones ("1", "v1") would blank out ordinary words.
-const minSecretLen = 8
-
-// addedValues returns the header values and URL credentials that the
-// Sender added to req beyond the stored delivery (its keys and tokens),
-// each also split at spaces ("Bearer <token>").
-func addedValues(d *store.Delivery, req *http.Request) []string {
-	var out []string
-	add := func(v string) {
-		if len(v) >= minSecretLen {
-			out = append(out, v)
-		}
-		if strings.IndexByte(v, ' ') >= 0 {
-			for _, f := range strings.Fields(v) {
-				if len(f) >= minSecretLen {
-					out = append(out, f)
-				}
-			}
-		}
-	}
-	for k, vs := range req.Header {
-		stored := http.Header(d.Header).Values(k)
-	next:
-		for _, v := range vs {
-			for _, sv := range stored {
-				if sv == v {
-					continue next
-				}
-			}
-			add(v)
-		}
-	}
-	if pw, ok := req.URL.User.Password(); ok {
-		add(pw)
-	}
-	if req.URL.RawQuery != "" {
-		if u, err := url.Parse(d.URL); err == nil && u.RawQuery != req.URL.RawQuery {
-			orig := u.Query()
-			for k, vs := range req.URL.Query() {
-				for _, v := range vs {
-					if !slices.Contains(orig[k], v) {
-						add(v)
-					}
-				}
-			}
-		}
-	}
-	return out
 }
 
 // recordCtx is the context for storing a result: not canceled by Stop,

@@ -26,13 +26,6 @@ var errConflict = errors.New("conflict")
 
 // initiate validates the app's request, asks the merchant's backend (the
 // next handler) to approve it, then signs and stores the session.
-// CallbackRetention is how long a classic callback's record is kept for
-// deduplication. The gateway retries a callback for about 14 days; four
-// times that covers a clock skew or a late manual resend, and the store
-// does not grow for ever. The final status itself lives on in the session
-// and in the payment.final event delivered to the merchant.
-const CallbackRetention = 60 * 24 * time.Hour
-
 func (p *Payneteasy) initiate(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, flow string) error {
 	op := "initiate-" + flow
 	body, ok := p.readValid(w, r, op, "payneteasy.initiate-"+flow, "")
@@ -571,7 +564,10 @@ func (p *Payneteasy) callback(w http.ResponseWriter, r *http.Request) error {
 	}
 	rec, _ := json.Marshal(map[string]any{"received": time.Now().UTC().Format(time.RFC3339), "query": data})
 	err = p.st.Update(r.Context(), func(tx store.Tx) error {
-		created, err := tx.Insert(store.BucketCallbacks, dedup, rec, time.Now().Add(CallbackRetention))
+		// Kept for good: the classic control has no timestamp, so only
+		// the record stops a callback URL replayed months later (from an
+		// access log, say) from becoming a new payment.final event.
+		created, err := tx.Insert(store.BucketCallbacks, dedup, rec, time.Time{})
 		if err != nil || !created {
 			return err // a repeat: already stored and queued
 		}

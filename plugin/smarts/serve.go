@@ -179,10 +179,11 @@ func invoiceRecord(receivedAt time.Time, body []byte) []byte {
 }
 
 // InvoiceKey is the archive key of an invoice body: its id, or (when the
-// id is absent, empty, longer than 200 bytes or not UTF-8) "sha256:" and
-// the hex digest of the body.
+// id is absent, empty, longer than 200 bytes, not UTF-8 or holds a NUL,
+// which no store accepts in a key) "sha256:" and the hex digest of the
+// body.
 func InvoiceKey(body []byte) string {
-	if id := gjson.GetBytes(body, "id"); id.Type == gjson.String && id.Str != "" && len(id.Str) <= 200 && utf8.ValidString(id.Str) {
+	if id := gjson.GetBytes(body, "id"); id.Type == gjson.String && id.Str != "" && len(id.Str) <= 200 && utf8.ValidString(id.Str) && !strings.ContainsRune(id.Str, 0) {
 		return id.Str
 	}
 	d := sha256.Sum256(body)

@@ -210,4 +210,8 @@ func TestInvoiceKey(t *testing.T) {
 	if k := InvoiceKey([]byte(`{"id":"` + strings.Repeat("x", 201) + `"}`)); !strings.HasPrefix(k, "sha256:") {
 		t.Errorf("long id: %q", k)
 	}
+	// A NUL is valid JSON but no store key: the digest is used.
+	if k := InvoiceKey([]byte(`{"id":"inv` + `\u0000` + `-1"}`)); !strings.HasPrefix(k, "sha256:") {
+		t.Errorf("id with a NUL: %q", k)
+	}
 }

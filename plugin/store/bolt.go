@@ -219,7 +219,9 @@ func (b *Bolt) CountDeliveries(ctx context.Context) (map[State]int, error) {
 			code, n := stateCode(s), 0
 			c := idx.Cursor()
 			for k, _ := c.Seek([]byte{code}); k != nil && k[0] == code; k, _ = c.Next() {
-				n++
+				if n++; n%4096 == 0 && ctx.Err() != nil {
+					return ctx.Err() // a large store: the caller's deadline wins
+				}
 			}
 			out[s] = n
 		}
