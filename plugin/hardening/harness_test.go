@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -492,6 +493,8 @@ type node struct {
 	cfg config
 	ps  *parties
 	hc  *http.Client
+	// reloadedAt is when the config was last reloaded (see doCtx).
+	reloadedAt time.Time
 
 	secrets []secret
 	mu      sync.Mutex
@@ -566,6 +569,7 @@ func (n *node) reload(cfg config) error {
 	}
 	n.cfg = cfg
 	err := n.in.Reload()
+	n.reloadedAt = time.Now()
 	// The old server closes its idle connections once the new one runs; a
 	// POST that races that close gets EOF (a client may not resend a POST
 	// by itself), so the next request starts on a new connection.
@@ -768,6 +772,17 @@ func (n *node) doCtx(ctx context.Context, method, path string, h http.Header, bo
 	}
 	start := time.Now()
 	res, err := n.hc.Do(req)
+	if err != nil && time.Since(n.reloadedAt) < 5*time.Second && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		// Right after a reload, the old server still accepts on the
+		// shared listener until it shuts down, and then closes what it
+		// accepted: a client resends such a request (it was never
+		// read). Only then, and once.
+		n.hc.CloseIdleConnections()
+		if body != nil {
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		res, err = n.hc.Do(req)
+	}
 	if err != nil {
 		return resp{Err: err, Dur: time.Since(start)}
 	}
