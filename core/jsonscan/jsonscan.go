@@ -276,17 +276,9 @@ func (s *Scanner) str(i int) (int, bool, bool) {
 				// 2.1): a lone one decodes to U+FFFD in gjson and to '?' in
 				// Java, so the two sides would sign different bytes.
 				switch r := hexVal(b[j+2 : j+6]); {
-				case r >= 0xD800 && r < 0xDC00:
-					if j+12 > len(b) || b[j+6] != '\\' || b[j+7] != 'u' || !hex4(b[j+8:j+12]) {
-						s.fail(j, "unpaired surrogate escape")
-						return j, esc, false
-					}
-					if lo := hexVal(b[j+8 : j+12]); lo < 0xDC00 || lo > 0xDFFF {
-						s.fail(j, "unpaired surrogate escape")
-						return j, esc, false
-					}
+				case r >= 0xD800 && r < 0xDC00 && lowSurrogateAt(b, j+6):
 					j += 12
-				case r >= 0xDC00 && r <= 0xDFFF:
+				case r >= 0xD800 && r <= 0xDFFF:
 					s.fail(j, "unpaired surrogate escape")
 					return j, esc, false
 				default:
@@ -312,6 +304,16 @@ func (s *Scanner) str(i int) (int, bool, bool) {
 	}
 	s.fail(len(b), "unterminated string")
 	return len(b), esc, false
+}
+
+// lowSurrogateAt reports whether b[i:] starts with an escaped low
+// surrogate, \uDC00 to \uDFFF.
+func lowSurrogateAt(b []byte, i int) bool {
+	if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' || !hex4(b[i+2:i+6]) {
+		return false
+	}
+	lo := hexVal(b[i+2 : i+6])
+	return lo >= 0xDC00 && lo <= 0xDFFF
 }
 
 func hex4(b []byte) bool {

@@ -36,8 +36,8 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	pools   []poolStats
-	stores  []deliveryCounter
-	counts  map[store.State]int // the last count of the stores' deliveries
+	st      deliveryCounter     // the config's store (each config has its own registry)
+	counts  map[store.State]int // its last count of deliveries
 	counted time.Time
 }
 
@@ -71,7 +71,7 @@ func metricsFor(ctx caddy.Context) (*Metrics, error) {
 	if m := byReg[reg]; m != nil {
 		m.mu.Lock()
 		m.pools = nil // the previous config's engines are going away
-		m.stores = nil
+		m.st = nil
 		m.mu.Unlock()
 		return m, nil
 	}
@@ -136,8 +136,7 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 
 func (m *Metrics) watchStore(s deliveryCounter) {
 	m.mu.Lock()
-	m.stores = append(m.stores, s)
-	m.counted = time.Time{}
+	m.st, m.counted = s, time.Time{}
 	m.mu.Unlock()
 }
 
@@ -155,12 +154,12 @@ func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.Stored
 func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
-	if len(c.m.stores) == 0 {
+	if c.m.st == nil {
 		return
 	}
 	if c.m.counted.IsZero() || time.Since(c.m.counted) > countCache {
 		ctx, cancel := context.WithTimeout(context.Background(), countTimeout)
-		n, err := c.m.stores[len(c.m.stores)-1].CountDeliveries(ctx)
+		n, err := c.m.st.CountDeliveries(ctx)
 		cancel()
 		if err != nil {
 			return

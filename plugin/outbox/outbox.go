@@ -296,8 +296,8 @@ func transient(status int) bool {
 // permanentError is a failure no retry can fix (a malformed request).
 type permanentError struct{ error }
 
-// send makes the HTTP request. It returns the status and the start of
-// the body, or an error if no answer came.
+// send makes the HTTP request. It returns the status and, for a failure,
+// the start of the body, or an error if no answer came.
 func (w *Worker) send(ctx context.Context, d *store.Delivery, target Target) (status int, snippet string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.Lease/2)
 	defer cancel()
@@ -310,12 +310,10 @@ func (w *Worker) send(ctx context.Context, d *store.Delivery, target Target) (st
 			req.Header.Add(k, v)
 		}
 	}
-	var added []string
 	if target.Sender != nil {
 		if err := target.Sender.Prepare(req, d); err != nil {
 			return 0, "", fmt.Errorf("prepare request: %w", err)
 		}
-		added = secretsOf(d, req)
 	}
 	resp, err := w.cfg.Client.Do(req)
 	if err != nil {
@@ -330,10 +328,16 @@ func (w *Worker) send(ctx context.Context, d *store.Delivery, target Target) (st
 	defer resp.Body.Close()
 	// The status is the answer: a body cut short does not change it.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	// An upstream may echo the credential it refuses ("Api-Key 'x' is not
-	// valid"); the snippet is stored, logged and shown by the admin API,
-	// so what the Sender added is taken out before it is cut short.
-	body = redact(body, added)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, "", nil // only a failure keeps a snippet
+	}
+	if target.Sender != nil {
+		// An upstream may echo the credential it refuses ("Api-Key 'x' is
+		// not valid"); the snippet is stored, logged and shown by the admin
+		// API, so what the Sender added (req still holds it: the client
+		// does not change it) is taken out before it is cut short.
+		body = redact(body, secretsOf(d, req))
+	}
 	if len(body) > snippetLen {
 		body = body[:snippetLen]
 	}
