@@ -15,8 +15,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kassa-edge/kassa/core/spec"
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 func TestSigkillMidWritesBolt(t *testing.T) {
@@ -242,7 +244,7 @@ func TestUpstreamFaults(t *testing.T) {
 		{"cluster resets: browser notification", ps.cluster, act{reset: true}, "POST", "/api/v2/notifications/click?" + v2Query, nil, []byte(`{"ticket":"OzE7"}`), []int{502}, "json:", 2 * time.Second},
 	}
 	for _, f := range faults {
-		before := snapshot(t, st)
+		before := storetest.Snapshot(t, st)
 		f.party.set(func(*rec) act { return f.act })
 		r := n.do(f.method, f.path, hdr(f.header...), f.body)
 		f.party.set(map[*party]func(*rec) act{ps.backend: backendDefault, ps.gateway: gatewayDefault, ps.cluster: ok204}[f.party])
@@ -251,7 +253,7 @@ func TestUpstreamFaults(t *testing.T) {
 			t.Errorf("%s: answered after %s, want within %s", f.name, r.Dur.Round(time.Millisecond), f.within)
 		}
 		if r.Status >= 400 && !strings.Contains(f.name, "health") {
-			if d := diff(before, snapshot(t, st)); d != "" {
+			if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 				t.Errorf("%s: the store changed:\n%s", f.name, d)
 			}
 		}
@@ -372,7 +374,7 @@ func TestDiskFullBolt(t *testing.T) {
 			if r.Status != 503 && r.Status != 500 {
 				t.Errorf("invoice on a full disk: %d %s", r.Status, r.Body)
 			}
-			if _, err := jsonError(r); err != nil {
+			if _, err := testenv.CheckJSONError(r.Header, r.Body); err != nil {
 				t.Errorf("invoice on a full disk: %v: %s", err, r.Body)
 			}
 		}
@@ -394,7 +396,7 @@ func TestDiskFullBolt(t *testing.T) {
 		}
 	}
 	if pay.Status != 202 {
-		if _, err := jsonError(pay); err != nil || pay.Status < 500 {
+		if _, err := testenv.CheckJSONError(pay.Header, pay.Body); err != nil || pay.Status < 500 {
 			t.Errorf("payment on a full disk: %d %s", pay.Status, pay.Body)
 		}
 	}
@@ -436,7 +438,7 @@ func TestDiskFullBolt(t *testing.T) {
 	checkBoltFile(t, dbPath)
 	b := openBolt(t, dbPath)
 	defer b.Close()
-	snap := snapshot(t, b)
+	snap := storetest.Snapshot(t, b)
 	for inv := range l.sessions {
 		if _, ok := snap["sessions sale/"+inv]; !ok {
 			t.Errorf("session %s lost", inv)

@@ -508,7 +508,7 @@ func start(t testing.TB, cfg config, ps *parties) *node {
 	t.Helper()
 	dir := t.TempDir()
 	if cfg.Engine == "wasm" {
-		shareWazeroCache(t, dir)
+		testenv.ShareWazeroCache(t, dir)
 	}
 	n := &node{t: t, cfg: cfg, ps: ps, secrets: baseSecrets()}
 	if pw := pgPassword(cfg.DSN); pw != "" {
@@ -575,22 +575,6 @@ func (n *node) reload(cfg config) error {
 	// by itself), so the next request starts on a new connection.
 	n.hc.CloseIdleConnections()
 	return err
-}
-
-// shareWazeroCache links the instance's wazero compilation cache to one
-// shared by every run, so only the first run compiles kassa.wasm.
-func shareWazeroCache(t testing.TB, dir string) {
-	shared := filepath.Join(os.TempDir(), "kassa-test-wazero-cache")
-	parent := filepath.Join(dir, "data", "caddy", "kassa")
-	if err := os.MkdirAll(shared, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(shared, filepath.Join(parent, "wazero-cache")); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (n *node) URL() string { return n.in.URL }
@@ -922,84 +906,8 @@ func dapiError(r resp) (code string, err error) {
 	return *e.Cause + "/" + *e.Code, nil
 }
 
-// jsonError checks the Smarts/Voyado error shape {"error","violations"?}
-// and returns the rules of the violations.
-func jsonError(r resp) (rules []string, err error) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return nil, fmt.Errorf("Content-Type %q, want application/json", ct)
-	}
-	var e struct {
-		Error      *string
-		Violations []struct{ Path, Rule, Message string }
-	}
-	dec := json.NewDecoder(bytes.NewReader(r.Body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil || e.Error == nil || *e.Error == "" {
-		return nil, fmt.Errorf("not {\"error\":\"...\",\"violations\"?}: %v", err)
-	}
-	for _, v := range e.Violations {
-		if v.Rule == "" || v.Message == "" {
-			return nil, fmt.Errorf("violation without rule or message")
-		}
-		rules = append(rules, v.Rule)
-	}
-	return rules, nil
-}
-
 // ---------------------------------------------------------------------------
-// Store snapshots.
-
-var buckets = []string{store.BucketSessions, store.BucketTokens, store.BucketCards, store.BucketCallbacks, store.BucketInvoices}
-
-// snapshot reads every record and every delivery's id, URL and body
-// (states and attempts move on their own while deliveries are sent).
-func snapshot(t testing.TB, st store.Store) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := st.View(ctx, func(tx store.Tx) error {
-		for _, b := range buckets {
-			kvs, err := tx.List(b, "", "", 0)
-			if err != nil {
-				return err
-			}
-			for _, kv := range kvs {
-				out[b+" "+kv.Key] = string(kv.Value)
-			}
-		}
-		ds, err := tx.ListDeliveries("", "", 0)
-		if err != nil {
-			return err
-		}
-		for _, d := range ds {
-			out["delivery "+d.ID] = d.URL + " " + string(d.Body)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("snapshot: %v", err)
-	}
-	return out
-}
-
-func diff(before, after map[string]string) string {
-	var lines []string
-	for k, v := range after {
-		if old, ok := before[k]; !ok {
-			lines = append(lines, "added   "+k+" = "+trunc(v, 120))
-		} else if old != v {
-			lines = append(lines, "changed "+k)
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			lines = append(lines, "removed "+k)
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
+// Stores.
 
 func trunc(s string, n int) string {
 	if len(s) > n {

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/kassa-edge/kassa/core/spec"
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 // hostile is one request that must be refused without effect.
@@ -339,7 +341,7 @@ func checkHostile(t *testing.T, c hostile, r resp) {
 			t.Errorf("%s: error %s, want %s: %s", c.name, code, want, trunc(string(r.Body), 300))
 		}
 	case "json":
-		rules, err := jsonError(r)
+		rules, err := testenv.CheckJSONError(r.Header, r.Body)
 		if err != nil {
 			t.Errorf("%s: %v: %s", c.name, err, trunc(string(r.Body), 300))
 		} else if want != "" && !strings.Contains(" "+strings.Join(rules, " ")+" ", " "+want+" ") {
@@ -381,7 +383,7 @@ func runHostile(t *testing.T, cfg config) {
 	} else {
 		n.in.Stop()
 		b := openBolt(t, boltPath)
-		before = snapshot(t, b)
+		before = storetest.Snapshot(t, b)
 		b.Close()
 		n.in.Restart()
 	}
@@ -393,7 +395,7 @@ func runHostile(t *testing.T, cfg config) {
 	for _, c := range cases {
 		var pre map[string]string
 		if st != nil {
-			pre = snapshot(t, st)
+			pre = storetest.Snapshot(t, st)
 		}
 		r0 := reached()
 		r := n.send(c)
@@ -405,7 +407,7 @@ func runHostile(t *testing.T, cfg config) {
 			t.Fatalf("%s: caddy died", c.name)
 		}
 		if st != nil {
-			if d := diff(pre, snapshot(t, st)); d != "" {
+			if d := storetest.Diff(pre, storetest.Snapshot(t, st)); d != "" {
 				t.Errorf("%s: the store changed:\n%s", c.name, d)
 			}
 		}
@@ -416,7 +418,7 @@ func runHostile(t *testing.T, cfg config) {
 		n.in.Stop()
 		b := openBolt(t, boltPath)
 		defer b.Close()
-		if d := diff(before, snapshot(t, b)); d != "" {
+		if d := storetest.Diff(before, storetest.Snapshot(t, b)); d != "" {
 			t.Errorf("the hostile inputs changed the store:\n%s", d)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 )
 
 // ledger records what kassa acknowledged.
@@ -188,7 +190,7 @@ func (m *mix) one(ctx context.Context, w, i int) {
 			if code, err := dapiError(r); err != nil || code != "SERVER_UNAVAILABLE/kassa.store_unavailable" {
 				l.badAnswer("%s: 503 %v %s", op, err, r.Body)
 			}
-		} else if _, err := jsonError(r); err != nil {
+		} else if _, err := testenv.CheckJSONError(r.Header, r.Body); err != nil {
 			l.badAnswer("%s: 503 %v %s", op, err, r.Body)
 		}
 	default:

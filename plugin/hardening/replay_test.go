@@ -11,6 +11,7 @@ import (
 
 	"github.com/kassa-edge/kassa/plugin/store"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 // concurrently sends the same request k times at once.
@@ -59,7 +60,7 @@ func TestReplays(t *testing.T) {
 	}
 
 	// Initiate replayed with the same invoiceId: refused, session intact.
-	before := snapshot(t, st)
+	before := storetest.Snapshot(t, st)
 	rs := concurrently(10, func() resp {
 		return n.do("POST", "/pne/sale/initiate-sale", hdr("X-Test-Invoice", s.Invoice), a.initiateBody(999999))
 	})
@@ -68,7 +69,7 @@ func TestReplays(t *testing.T) {
 			t.Errorf("replayed initiate: %d %s", r.Status, r.Body)
 		}
 	}
-	if d := diff(before, snapshot(t, st)); d != "" {
+	if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 		t.Errorf("a replayed initiate changed the store:\n%s", d)
 	}
 
@@ -140,7 +141,7 @@ func TestReplays(t *testing.T) {
 	if c := ps.smartsGW.acked()[relayKey]; c != 1 {
 		t.Errorf("relay %s delivered %d times", relayKey, c)
 	}
-	snap := snapshot(t, st)
+	snap := storetest.Snapshot(t, st)
 	var callbacks, cards int
 	for k := range snap {
 		if strings.HasPrefix(k, store.BucketCallbacks+" ") {

@@ -9,6 +9,7 @@ import (
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/plugin/store"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 func TestSecretsNeverLeakBolt(t *testing.T) {
@@ -133,7 +134,7 @@ func runSecrets(t *testing.T, cfg config) {
 	}
 	if cfg.Store == "postgres" {
 		st := openPostgres(t, cfg.DSN)
-		snap := snapshot(t, st)
+		snap := storetest.Snapshot(t, st)
 		var all strings.Builder
 		for k, v := range snap {
 			all.WriteString(k + " " + v + "\n")

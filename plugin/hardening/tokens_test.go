@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 const (
@@ -56,7 +58,7 @@ func TestTokenRotation(t *testing.T) {
 			t.Errorf("%s: %v %d %s, want %d", what, r.Err, r.Status, r.Body, status)
 			return
 		}
-		if _, err := jsonError(r); err != nil {
+		if _, err := testenv.CheckJSONError(r.Header, r.Body); err != nil {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
@@ -69,7 +71,7 @@ func TestTokenRotation(t *testing.T) {
 	refusals := func(phase string, oldTokens []string, oldKey string) {
 		t.Helper()
 		n.drained(10 * time.Second) // accepted payments are delivered first
-		before := snapshot(t, st)
+		before := storetest.Snapshot(t, st)
 		b0, c0 := ps.backend.count(), ps.cluster.count()
 		refused(phase+": no node token", node(""), 401)
 		refused(phase+": wrong node token", node("hd-node-token-X"), 401)
@@ -85,7 +87,7 @@ func TestTokenRotation(t *testing.T) {
 		if oldKey != "" {
 			refused(phase+": retired backend key", pay(oldKey), 403)
 		}
-		if d := diff(before, snapshot(t, st)); d != "" {
+		if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 			t.Errorf("%s: refusals changed the store:\n%s", phase, d)
 		}
 		if ps.backend.count() != b0 || ps.cluster.count() != c0 {

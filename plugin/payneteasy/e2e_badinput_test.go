@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 // del marks a field to remove in with().
@@ -344,7 +345,7 @@ func TestBadInput(t *testing.T) {
 			var before map[string]string
 			snap := func() map[string]string {
 				if kind == "postgres" {
-					return snapshot(t, pgStore(t, e.DSN))
+					return storetest.Snapshot(t, pgStore(t, e.DSN))
 				}
 				in.Stop()
 				defer in.Restart()
@@ -357,7 +358,7 @@ func TestBadInput(t *testing.T) {
 					nb, ng := b.initiateCount(), g.count()
 					var pre map[string]string
 					if kind == "postgres" {
-						pre = snapshot(t, pgStore(t, e.DSN))
+						pre = storetest.Snapshot(t, pgStore(t, e.DSN))
 					}
 					r := sendBad(t, in.URL, c)
 					checkBad(t, c, r)
@@ -368,7 +369,7 @@ func TestBadInput(t *testing.T) {
 						t.Errorf("the gateway received %d requests", d)
 					}
 					if kind == "postgres" {
-						if d := diffSnapshots(pre, snapshot(t, pgStore(t, e.DSN))); d != "" {
+						if d := storetest.Diff(pre, storetest.Snapshot(t, pgStore(t, e.DSN))); d != "" {
 							t.Errorf("the store changed:\n%s", d)
 						}
 					}
@@ -378,7 +379,7 @@ func TestBadInput(t *testing.T) {
 			if n := len(b.allEvents()); n != nEvents {
 				t.Errorf("%d events delivered during the bad requests, want none", n-nEvents)
 			}
-			if d := diffSnapshots(before, snap()); d != "" {
+			if d := storetest.Diff(before, snap()); d != "" {
 				t.Errorf("the store changed across the bad requests:\n%s", d)
 			}
 
@@ -412,13 +413,13 @@ func TestExpiredSession(t *testing.T) {
 	s := initiateOK(t, in.URL, b, a, 100, "inv-exp-"+randHex(4), 0)
 	time.Sleep(1300 * time.Millisecond)
 	st := pgStore(t, e.DSN)
-	before := snapshot(t, st)
+	before := storetest.Snapshot(t, st)
 	tok := "tok-" + randHex(8)
 	r := postJSON(t, in.URL+"/pne/sale/"+s.InvoiceID+"/check", a.checkBody(s.Nonce, s.Signature, tok, ""))
 	assertDAPIError(t, r, 403, "FILTERED")
 	r = postJSON(t, in.URL+"/pne/sale/notification", a.notificationBody(tok, "srv-x"))
 	assertDAPIError(t, r, 403, "FILTERED")
-	if d := diffSnapshots(before, snapshot(t, st)); d != "" {
+	if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 		t.Errorf("the store changed:\n%s", d)
 	}
 	if n := len(b.allEvents()); n != 0 {
@@ -447,14 +448,14 @@ func TestSessionTokenBindsOneInvoice(t *testing.T) {
 		t.Fatalf("check 1: %d %s", r.Status, r.Body)
 	}
 	st := pgStore(t, e.DSN)
-	before := snapshot(t, st)
+	before := storetest.Snapshot(t, st)
 	r := postJSON(t, in.URL+"/pne/sale/"+s2.InvoiceID+"/check", a.checkBody(s2.Nonce, s2.Signature, tok, ""))
 	if r.Status != 403 {
 		t.Errorf("check of a second invoice with a token already bound to %s: %d %s, want 403 FILTERED", s1.InvoiceID, r.Status, r.Body)
 	} else {
 		checkDAPIShape(t, r, "FILTERED")
 	}
-	if d := diffSnapshots(before, snapshot(t, st)); d != "" {
+	if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 		t.Errorf("the store changed:\n%s", d)
 	}
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 var flowNames = []string{"sale", "transfer", "verification"}
@@ -81,7 +82,7 @@ func TestFullFlow(t *testing.T) {
 			// The store never holds a consumer's access token in the clear.
 			var snap map[string]string
 			if v.store == "postgres" {
-				snap = snapshot(t, pgStore(t, e.DSN))
+				snap = storetest.Snapshot(t, pgStore(t, e.DSN))
 			} else {
 				in.Stop()
 				snap = boltSnapshot(t, filepath.Join(in.Dir, "kassa.db"))

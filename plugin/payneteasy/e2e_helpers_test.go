@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +30,7 @@ import (
 	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -613,38 +613,6 @@ func startCaddy(t testing.TB, c conf, e env) *testenv.Instance {
 // ---------------------------------------------------------------------------
 // Store snapshots.
 
-var snapshotBuckets = []string{store.BucketSessions, store.BucketTokens, store.BucketCards, store.BucketCallbacks}
-
-// snapshot reads the buckets and the outbox (ID and body: states and
-// attempts move on their own while deliveries are sent).
-func snapshot(t testing.TB, st store.Store) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := st.View(context.Background(), func(tx store.Tx) error {
-		for _, b := range snapshotBuckets {
-			kvs, err := tx.List(b, "", "", 0)
-			if err != nil {
-				return err
-			}
-			for _, kv := range kvs {
-				out[b+" "+kv.Key] = string(kv.Value)
-			}
-		}
-		ds, err := tx.ListDeliveries("", "", 0)
-		if err != nil {
-			return err
-		}
-		for _, d := range ds {
-			out["delivery "+d.ID] = string(d.Body)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("snapshot: %v", err)
-	}
-	return out
-}
-
 func boltSnapshot(t testing.TB, path string) map[string]string {
 	t.Helper()
 	st, err := store.OpenBolt(path, store.BoltOptions{Timeout: 5 * time.Second})
@@ -652,7 +620,7 @@ func boltSnapshot(t testing.TB, path string) map[string]string {
 		t.Fatalf("open bolt: %v", err)
 	}
 	defer st.Close()
-	return snapshot(t, st)
+	return storetest.Snapshot(t, st)
 }
 
 func pgStore(t testing.TB, dsn string) store.Store {
@@ -663,25 +631,6 @@ func pgStore(t testing.TB, dsn string) store.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
-}
-
-// diffSnapshots describes what changed.
-func diffSnapshots(before, after map[string]string) string {
-	var lines []string
-	for k, v := range after {
-		if old, ok := before[k]; !ok {
-			lines = append(lines, "added   "+k+" = "+v)
-		} else if old != v {
-			lines = append(lines, "changed "+k+": "+old+" -> "+v)
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			lines = append(lines, "removed "+k)
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
 }
 
 // ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 // downSite mounts a second payneteasy handler whose gateway and backend
@@ -82,7 +83,7 @@ func TestStatusRelayGatewayFailures(t *testing.T) {
 				}
 				return c.status, c.body
 			})
-			before := snapshot(t, st)
+			before := storetest.Snapshot(t, st)
 			n := g.count()
 			start := time.Now()
 			r := postJSON(t, statusURL, a.statusBody(tok))
@@ -94,7 +95,7 @@ func TestStatusRelayGatewayFailures(t *testing.T) {
 			if g.count() != n+1 {
 				t.Errorf("gateway saw %d requests, want 1", g.count()-n)
 			}
-			if d := diffSnapshots(before, snapshot(t, st)); d != "" {
+			if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 				t.Errorf("the store changed:\n%s", d)
 			}
 		})
@@ -115,12 +116,12 @@ func TestStatusRelayGatewayFailures(t *testing.T) {
 	t.Run("gateway error passes through", func(t *testing.T) {
 		gwErr := fmt.Sprintf(`{"error":{"cause":"ORDER_NOT_FOUND","code":"gw.404","message":"no such order"},"invoiceId":%q}`, s.InvoiceID)
 		g.setAnswer(func(recorded) (int, string) { return 404, gwErr })
-		before := snapshot(t, st)
+		before := storetest.Snapshot(t, st)
 		r := postJSON(t, statusURL, a.statusBody(tok))
 		if r.Status != 404 || !jsonEqual(r.Body, []byte(gwErr)) {
 			t.Errorf("got %d %s, want the gateway's 404 %s", r.Status, r.Body, gwErr)
 		}
-		if d := diffSnapshots(before, snapshot(t, st)); d != "" {
+		if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 			t.Errorf("the store changed:\n%s", d)
 		}
 	})
@@ -193,7 +194,7 @@ func TestBackendDecides(t *testing.T) {
 	for _, c := range refusals {
 		t.Run(c.name, func(t *testing.T) {
 			b.setAnswer(func(recorded) (int, string) { return c.status, c.body })
-			before := snapshot(t, st)
+			before := storetest.Snapshot(t, st)
 			a := newApp("sale")
 			r := postJSON(t, in.URL+"/pne/sale/initiate-sale", a.initiateBody(100))
 			assertDAPIError(t, r, c.want, c.cause)
@@ -205,14 +206,14 @@ func TestBackendDecides(t *testing.T) {
 			if jget(r.JSON, "session") != nil {
 				t.Errorf("a refused initiate carries a session: %s", r.Body)
 			}
-			if d := diffSnapshots(before, snapshot(t, st)); d != "" {
+			if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 				t.Errorf("the store changed:\n%s", d)
 			}
 		})
 	}
 
 	t.Run("backend down", func(t *testing.T) {
-		before := snapshot(t, st)
+		before := storetest.Snapshot(t, st)
 		a := newApp("sale")
 		r := postJSON(t, in.URL+"/down/sale/initiate-sale", a.initiateBody(100))
 		if r.Status != 502 {
@@ -222,7 +223,7 @@ func TestBackendDecides(t *testing.T) {
 		if c := jstr(r.JSON, "error.cause"); c != "SERVER_FAILED" && c != "SERVER_UNAVAILABLE" {
 			t.Errorf("cause %q, want SERVER_FAILED or SERVER_UNAVAILABLE", c)
 		}
-		if d := diffSnapshots(before, snapshot(t, st)); d != "" {
+		if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 			t.Errorf("the store changed:\n%s", d)
 		}
 	})
@@ -270,13 +271,13 @@ func TestBackendDecides(t *testing.T) {
 		inv := "inv-twice-" + randHex(4)
 		a := newApp("sale")
 		initiateOK(t, in.URL, b, a, 100, inv, 0)
-		before := snapshot(t, st)
+		before := storetest.Snapshot(t, st)
 		r := postJSON(t, in.URL+"/pne/sale/initiate-sale", newApp("sale").initiateBody(100))
 		if r.Status < 400 || r.Status > 499 {
 			t.Errorf("status %d, want 4xx; %s", r.Status, r.Body)
 		}
 		checkDAPIShape(t, r, "FILTERED")
-		if d := diffSnapshots(before, snapshot(t, st)); d != "" {
+		if d := storetest.Diff(before, storetest.Snapshot(t, st)); d != "" {
 			t.Errorf("the store changed:\n%s", d)
 		}
 	})

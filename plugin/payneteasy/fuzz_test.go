@@ -29,18 +29,16 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +54,9 @@ import (
 	"github.com/kassa-edge/kassa/core/spec"
 	_ "github.com/kassa-edge/kassa/plugin"
 	kapp "github.com/kassa-edge/kassa/plugin/app"
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 // Secrets of the fuzz target: distinctive, so a leak is found by a search.
@@ -147,16 +147,6 @@ func fzStartCaddy(f *testing.F, caddyfile string, env map[string]string) *fzCadd
 	return c
 }
 
-// fzFreePort returns a free loopback port.
-func fzFreePort(f *testing.F) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // serve parses raw as an HTTP/1.1 request, as the server would, and runs
 // it through Caddy. ok is false for bytes net/http would refuse before
 // any handler ran.
@@ -188,38 +178,6 @@ func fzRawRequest(method, host, target string, header [][2]string, body []byte) 
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", len(body))
 	b.Write(body)
 	return b.Bytes()
-}
-
-// fzSnapshot digests the store: every record and every delivery's id and
-// body (delivery states move on their own).
-func fzSnapshot(t testing.TB, st store.Store) (digest string, n int) {
-	h := sha256.New()
-	err := st.View(context.Background(), func(tx store.Tx) error {
-		for _, b := range []string{store.BucketSessions, store.BucketTokens, store.BucketCards, store.BucketCallbacks, store.BucketInvoices} {
-			kvs, err := tx.List(b, "", "", 0)
-			if err != nil {
-				return err
-			}
-			for _, kv := range kvs {
-				fmt.Fprintf(h, "%s\x00%s\x00%s\x00", b, kv.Key, kv.Value)
-				n++
-			}
-		}
-		ds, err := tx.ListDeliveries("", "", 0)
-		if err != nil {
-			return err
-		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i].ID < ds[j].ID })
-		for _, d := range ds {
-			fmt.Fprintf(h, "d\x00%s\x00%s\x00", d.ID, d.Body)
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("store snapshot: %v", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n
 }
 
 // fzCheckDAPIError checks the DAPI error shape.
@@ -307,7 +265,7 @@ func FuzzPayneteasyHTTP(f *testing.F) {
 	up.srv = httptest.NewServer(http.HandlerFunc(up.serve))
 	f.Cleanup(up.srv.Close)
 	dir := f.TempDir()
-	port := fzFreePort(f)
+	port := testenv.FreePort(f)
 	engine := os.Getenv("KASSA_FUZZ_ENGINE")
 	if engine == "" {
 		engine = "native"
@@ -398,11 +356,11 @@ func FuzzPayneteasyHTTP(f *testing.F) {
 		}
 		// The snapshot reads the whole store: past 20,000 records (long
 		// fuzzing sessions), the store check is skipped.
-		before, check := "", storeSize.Load() < 20000
+		var before map[string]string
+		check := storeSize.Load() < 20000
 		if check {
-			var n int
-			before, n = fzSnapshot(t, c.st)
-			storeSize.Store(int64(n))
+			before = storetest.Snapshot(t, c.st)
+			storeSize.Store(int64(len(before)))
 		}
 		hits := up.hits.Load()
 		rec, ok := c.serve(fzRawRequest(fzMethods[int(method)%len(fzMethods)], host, target, header, body))
@@ -441,7 +399,7 @@ func FuzzPayneteasyHTTP(f *testing.F) {
 			}
 		}
 		if check && code >= 400 {
-			if after, _ := fzSnapshot(t, c.st); after != before {
+			if after := storetest.Snapshot(t, c.st); !maps.Equal(after, before) {
 				t.Fatalf("%s: refused with %d (%s) but the store changed", target, code, got)
 			}
 		}

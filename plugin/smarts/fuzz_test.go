@@ -34,17 +34,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,7 +54,8 @@ import (
 
 	"github.com/kassa-edge/kassa/core/spec"
 	kapp "github.com/kassa-edge/kassa/plugin/app"
-	"github.com/kassa-edge/kassa/plugin/store"
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
+	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
 
 const (
@@ -134,61 +132,6 @@ func (p *fzParty) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-func fzSnapshotStore(t testing.TB, st store.Store) (string, int) {
-	h := sha256.New()
-	n := 0
-	err := st.View(context.Background(), func(tx store.Tx) error {
-		for _, b := range []string{store.BucketInvoices, store.BucketSessions, store.BucketCallbacks} {
-			kvs, err := tx.List(b, "", "", 0)
-			if err != nil {
-				return err
-			}
-			for _, kv := range kvs {
-				fmt.Fprintf(h, "%s\x00%s\x00%s\x00", b, kv.Key, kv.Value)
-				n++
-			}
-		}
-		ds, err := tx.ListDeliveries("", "", 0)
-		if err != nil {
-			return err
-		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i].ID < ds[j].ID })
-		for _, d := range ds {
-			fmt.Fprintf(h, "d\x00%s\x00%s\x00%s\x00", d.ID, d.URL, d.Body)
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("store snapshot: %v", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n
-}
-
-// fzCheckError checks kassa's Smarts/Voyado error shape.
-func fzCheckError(body []byte, header http.Header) error {
-	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return fmt.Errorf("Content-Type %q, want application/json", ct)
-	}
-	var e struct {
-		Error      *string
-		Violations []map[string]any
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil || e.Error == nil || *e.Error == "" {
-		return fmt.Errorf("not {\"error\":\"...\",\"violations\"?}: %v", err)
-	}
-	for _, v := range e.Violations {
-		for _, k := range []string{"rule", "message"} {
-			if s, ok := v[k].(string); !ok || s == "" {
-				return fmt.Errorf("violation without %s: %v", k, v)
-			}
-		}
-	}
-	return nil
-}
-
 var fzMethods = []string{"POST", "GET", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"}
 
 func FuzzSmartsHTTP(f *testing.F) {
@@ -207,12 +150,7 @@ func FuzzSmartsHTTP(f *testing.F) {
 	f.Cleanup(p.srv.Close)
 
 	dir := f.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testenv.FreePort(f)
 	for k, v := range map[string]string{"FZ_SMARTS_NODE_TOKEN": fzNodeToken, "FZ_SMARTS_NODE_TOKEN_NEXT": fzNodeToken2,
 		"FZ_SMARTS_ACCESS_TOKEN": fzAccessToken, "FZ_SMARTS_BACKEND_KEY": fzBackendKey,
 		"XDG_DATA_HOME": filepath.Join(dir, "xdg"), "XDG_CONFIG_HOME": filepath.Join(dir, "xdg")} {
@@ -326,11 +264,11 @@ func FuzzSmartsHTTP(f *testing.F) {
 		defer cancel()
 		req = req.WithContext(ctx)
 
-		before, check := "", storeSize.Load() < 20000
+		var before map[string]string
+		check := storeSize.Load() < 20000
 		if check {
-			var n int
-			before, n = fzSnapshotStore(t, st)
-			storeSize.Store(int64(n))
+			before = storetest.Snapshot(t, st)
+			storeSize.Store(int64(len(before)))
 		}
 		hits := p.backend.Load()
 		rec := httptest.NewRecorder()
@@ -366,13 +304,13 @@ func FuzzSmartsHTTP(f *testing.F) {
 				t.Fatalf("%s %s: %d answer is not JSON: %q", m, target, code, got)
 			}
 		default:
-			if err := fzCheckError(got, rec.Header()); err != nil {
+			if _, err := testenv.CheckJSONError(rec.Header(), got); err != nil {
 				t.Fatalf("%s %s: %d: %v: %q", m, target, code, err, got)
 			}
 		}
 		archived := backendRan && strings.Trim(req.URL.Path, "/") == "invoice"
 		if check && code >= 400 && !archived {
-			if after, _ := fzSnapshotStore(t, st); after != before {
+			if after := storetest.Snapshot(t, st); !maps.Equal(after, before) {
 				t.Fatalf("%s %s: refused with %d (%s) but the store changed", m, target, code, got)
 			}
 		}

@@ -197,16 +197,6 @@ func merge(ms ...map[string]string) map[string]string {
 func wasmDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	shared := filepath.Join(os.TempDir(), "kassa-test-wazero-cache")
-	parent := filepath.Join(dir, "data", "caddy", "kassa")
-	if err := os.MkdirAll(shared, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(shared, filepath.Join(parent, "wazero-cache")); err != nil {
-		t.Fatal(err)
-	}
+	testenv.ShareWazeroCache(t, dir)
 	return dir
 }

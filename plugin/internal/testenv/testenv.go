@@ -6,6 +6,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -68,6 +69,50 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ShareWazeroCache links the wazero compilation cache of an instance
+// directory (under Caddy's data directory, data/caddy/kassa/wazero-cache)
+// to one shared by every test run, so only the first run compiles
+// kassa.wasm.
+func ShareWazeroCache(t testing.TB, dir string) {
+	t.Helper()
+	shared := filepath.Join(os.TempDir(), "kassa-test-wazero-cache")
+	parent := filepath.Join(dir, "data", "caddy", "kassa")
+	if err := os.MkdirAll(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(shared, filepath.Join(parent, "wazero-cache")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CheckJSONError checks kassa's Smarts and Voyado error answer: JSON
+// {"error":"...","violations":[{"path","rule","message"}...]?} and nothing
+// else, each violation with a rule and a message. It returns the rules.
+func CheckJSONError(header http.Header, body []byte) (rules []string, err error) {
+	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return nil, fmt.Errorf("Content-Type %q, want application/json", ct)
+	}
+	var e struct {
+		Error      *string
+		Violations []struct{ Path, Rule, Message string }
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil || e.Error == nil || *e.Error == "" {
+		return nil, fmt.Errorf("not {\"error\":\"...\",\"violations\"?}: %v", err)
+	}
+	for _, v := range e.Violations {
+		if v.Rule == "" || v.Message == "" {
+			return nil, fmt.Errorf("violation without rule or message: %+v", v)
+		}
+		rules = append(rules, v.Rule)
+	}
+	return rules, nil
 }
 
 // Instance is one running Caddy.

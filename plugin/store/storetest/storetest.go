@@ -1,6 +1,8 @@
 // Package storetest is the conformance suite every store.Store
 // implementation must pass. Both backends run the same tests, so provider
 // code written against store.Tx behaves the same on bbolt and PostgreSQL.
+// It also holds Snapshot and Diff, with which the end-to-end, fuzz and
+// hardening tests prove that a refused request changed nothing.
 package storetest
 
 import (
