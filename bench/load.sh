@@ -15,18 +15,7 @@ cd "$(dirname "$0")/.."
 DUR=${1:-10}
 THREADS=${THREADS:-1}
 CONNS=${CONNS:-32}
-command -v wrk >/dev/null || { echo "load.sh needs wrk (apt-get install wrk)" >&2; exit 2; }
-make -s build
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-set -a; . examples/demo.env; set +a
-export XDG_DATA_HOME=$work/data XDG_CONFIG_HOME=$work/config
-
-BACKEND=127.0.0.1:19080
-bin/demo-backend -addr $BACKEND >"$work/backend.log" 2>&1 &
-pids+=($!)
+. bench/lib.sh
 
 caddyfile() { # $1 engine
 cat <<CF
@@ -109,32 +98,17 @@ run() {
 	results+=("$name|$rps|$p50|$p99|$cpu_us|$(rss_mib)|$hrps|$hp99|${non2xx:-0}")
 }
 
-CHECK_TOKEN=bench-token-0123456789
-start_caddy wasm
-init=$(curl -sf -H 'Content-Type: application/json' http://127.0.0.1:18003/sale/initiate-sale \
-	-d '{"consumer":{"device":{"serialNumber":"SN-BENCH"}},"transaction":{"amountCentis":1000,"currency":"EUR"},"session":{"accessToken":"bench-access-token-0123456789abcdef"}}')
-inv=$(sed -E 's/.*"invoiceId":"([^"]+)".*/\1/' <<<"$init")
-nonce=$(sed -E 's/.*"nonce":"([^"]+)".*/\1/' <<<"$init")
-sig=$(sed -E 's/.*"signature":"([^"]+)".*/\1/' <<<"$init")
-CHECK='{"consumer":{"device":{"serialNumber":"SN-BENCH"}},"session":{"accessToken":"bench-access-token-0123456789abcdef","nonce":"'$nonce'","signature":"'$sig'","token":"'$CHECK_TOKEN'"}}'
 SEARCH='{"page":1,"limit":20,"request":{"type":"SELF_SERVICE","name":"milk","langCode":"ET"}}'
-curl -sf -H 'Content-Type: application/json' "http://127.0.0.1:18003/sale/$inv/check" -d "$CHECK" >/dev/null # the first check writes the token
-
+start_caddy wasm
+prepare_check http://127.0.0.1:18003
 run respond http://127.0.0.1:18001/ '{}'
 run proxy http://127.0.0.1:18002/product/search "$SEARCH"
-run check-wasm "http://127.0.0.1:18003/sale/$inv/check" "$CHECK"
+run check-wasm "$CHECK_URL" "$CHECK"
 run search-wasm http://127.0.0.1:18004/product/search "$SEARCH" accessToken "$SMARTS_NODE_TOKEN"
 stop_caddy
 start_caddy native
-# Same store file name differs per engine: initiate again on this one.
-init=$(curl -sf -H 'Content-Type: application/json' http://127.0.0.1:18003/sale/initiate-sale \
-	-d '{"consumer":{"device":{"serialNumber":"SN-BENCH"}},"transaction":{"amountCentis":1000,"currency":"EUR"},"session":{"accessToken":"bench-access-token-0123456789abcdef"}}')
-inv=$(sed -E 's/.*"invoiceId":"([^"]+)".*/\1/' <<<"$init")
-nonce=$(sed -E 's/.*"nonce":"([^"]+)".*/\1/' <<<"$init")
-sig=$(sed -E 's/.*"signature":"([^"]+)".*/\1/' <<<"$init")
-CHECK='{"consumer":{"device":{"serialNumber":"SN-BENCH"}},"session":{"accessToken":"bench-access-token-0123456789abcdef","nonce":"'$nonce'","signature":"'$sig'","token":"'$CHECK_TOKEN'"}}'
-curl -sf -H 'Content-Type: application/json' "http://127.0.0.1:18003/sale/$inv/check" -d "$CHECK" >/dev/null
-run check-native "http://127.0.0.1:18003/sale/$inv/check" "$CHECK"
+prepare_check http://127.0.0.1:18003 # each engine has its own store file
+run check-native "$CHECK_URL" "$CHECK"
 run search-native http://127.0.0.1:18004/product/search "$SEARCH" accessToken "$SMARTS_NODE_TOKEN"
 stop_caddy
 
