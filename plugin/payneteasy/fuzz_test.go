@@ -27,9 +27,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -207,18 +204,6 @@ func fzCheckDAPIError(body []byte, header http.Header) error {
 	return nil
 }
 
-func fzSHA1Hex(s string) string {
-	h := sha1.Sum([]byte(s))
-	return hex.EncodeToString(h[:])
-}
-
-func fzDAPISign(parts ...string) string {
-	key, _ := hex.DecodeString(strings.ReplaceAll(fzControlKey, "-", ""))
-	m := hmac.New(sha1.New, key)
-	m.Write([]byte(strings.Join(parts, "")))
-	return strings.ToUpper(hex.EncodeToString(m.Sum(nil)))
-}
-
 var fzMethods = []string{"POST", "GET", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"}
 
 const fzPNECaddyfile = `{
@@ -339,7 +324,7 @@ func FuzzPayneteasyHTTP(f *testing.F) {
 		body, upBody = []byte(repl.Replace(string(body))), []byte(repl.Replace(string(upBody)))
 		if strings.Contains(query, "{{CONTROL}}") {
 			q, _ := url.ParseQuery(strings.ReplaceAll(query, "{{CONTROL}}", ""))
-			query = strings.ReplaceAll(query, "{{CONTROL}}", fzSHA1Hex(q.Get("status")+q.Get("orderid")+q.Get("client_orderid")+fzControlKey))
+			query = strings.ReplaceAll(query, "{{CONTROL}}", sha1Hex(q.Get("status")+q.Get("orderid")+q.Get("client_orderid")+fzControlKey))
 		}
 		status := int(upStatus)
 		if status < 200 || status > 599 {
