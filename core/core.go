@@ -10,6 +10,7 @@ package core
 import (
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
@@ -17,7 +18,7 @@ import (
 )
 
 // Version of the core: the rules and the ABI. Bumped when either changes.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // Core holds the scratch space of one caller.
 type Core struct {
@@ -25,6 +26,7 @@ type Core struct {
 	s    sign.Signer
 	p    sign.Parser
 	vals sign.Values
+	sts  []byte // a string to sign without a signature
 	out  []byte
 }
 
@@ -75,29 +77,48 @@ func (c *Core) result(r validate.Result, err error) []byte {
 // Sign signs the fields (a JSON object, see package sign) with the
 // operation and returns {"signature":"...","stringToSign":"..."} or
 // {"error":"..."}.
-func (c *Core) Sign(operation string, fields []byte) []byte { return c.sign(operation, fields, true) }
+func (c *Core) Sign(operation string, fields []byte) []byte {
+	key, err := c.p.Parse(fields, &c.vals)
+	return c.sign(operation, key, err, true)
+}
+
+// SignBinary is Sign with the fields in sign's binary form (see
+// sign.AppendBinary): what the proxy sends, as it holds the values already.
+func (c *Core) SignBinary(operation string, fields []byte) []byte {
+	key, err := sign.ParseBinary(fields, &c.vals)
+	return c.sign(operation, key, err, true)
+}
+
+// SignValues is Sign with the fields given as values: what the native
+// engine calls for the proxy. v is not modified.
+func (c *Core) SignValues(operation, controlKey string, v *sign.Values) []byte {
+	c.vals = *v
+	return c.sign(operation, controlKey, nil, true)
+}
 
 // StringToSign returns {"stringToSign":"..."} or {"error":"..."}. It needs
 // no control key except for classic operations, whose string ends with it.
 func (c *Core) StringToSign(operation string, fields []byte) []byte {
-	return c.sign(operation, fields, false)
+	key, err := c.p.Parse(fields, &c.vals)
+	return c.sign(operation, key, err, false)
 }
 
-func (c *Core) sign(operation string, fields []byte, withSig bool) []byte {
+// sign signs c.vals, parsed with the error perr.
+func (c *Core) sign(operation, key string, perr error, withSig bool) []byte {
 	op := sign.Lookup(operation)
 	if op == nil {
 		return c.errorOut("unknown operation " + strconv.Quote(operation))
 	}
-	key, err := c.p.Parse(fields, &c.vals)
-	if err != nil {
-		return c.errorOut(err.Error())
+	if perr != nil {
+		return c.errorOut(perr.Error())
 	}
 	var sig, sts []byte
+	var err error
 	if withSig || op.Scheme == sign.Classic {
 		sig, sts, err = c.s.Sign(op, key, &c.vals)
 	} else {
-		sts, err = sign.AppendStringToSign(c.out[:0], op, &c.vals)
-		sts = append([]byte(nil), sts...)
+		c.sts, err = sign.AppendStringToSign(c.sts[:0], op, &c.vals)
+		sts = c.sts
 	}
 	if err != nil {
 		return c.errorOut(err.Error())
@@ -109,7 +130,9 @@ func (c *Core) sign(operation string, fields []byte, withSig bool) []byte {
 		b = append(b, `",`...)
 	}
 	b = append(b, `"stringToSign":`...)
-	b = AppendString(b, string(sts))
+	// sts is the Signer's or c.out's scratch, read before either changes:
+	// no copy (under wasm an allocation costs more than the signature).
+	b = AppendString(b, unsafe.String(unsafe.SliceData(sts), len(sts)))
 	c.out = append(b, '}')
 	return c.out
 }

@@ -21,15 +21,21 @@ import (
 	"github.com/tidwall/gjson"
 )
 
+// bench prints the fastest of 10 rounds of n/10 calls: on a shared
+// machine the minimum is the figure that repeats.
 func bench(name string, n int, f func()) {
 	for i := 0; i < n/10; i++ {
 		f()
 	}
-	t := time.Now()
-	for i := 0; i < n; i++ {
-		f()
+	best := time.Duration(1 << 62)
+	for r := 0; r < 10; r++ {
+		t := time.Now()
+		for i := 0; i < n/10; i++ {
+			f()
+		}
+		best = min(best, time.Since(t))
 	}
-	fmt.Fprintf(os.Stdout, "%-28s %8.0f ns\n", name, float64(time.Since(t).Nanoseconds())/float64(n))
+	fmt.Fprintf(os.Stdout, "%-28s %8.0f ns\n", name, float64(best.Nanoseconds())/float64(n/10))
 }
 
 func walk(r gjson.Result) int {
@@ -42,6 +48,24 @@ func walk(r gjson.Result) int {
 		return true
 	})
 	return n
+}
+
+// jwalk counts the values of a checked body with jsonscan's walk.
+func jwalk(b string, i int) (int, int) {
+	if b[i] != '{' && b[i] != '[' {
+		return 1, jsonscan.Skip(b, i)
+	}
+	n, end := 1, i+1
+	for j := jsonscan.First(b, i); j >= 0; j = jsonscan.Next(b, end) {
+		val := j
+		if b[i] == '{' {
+			_, _, val = jsonscan.Member(b, j)
+		}
+		var m int
+		m, end = jwalk(b, val)
+		n += m
+	}
+	return n, jsonscan.Close(b, end)
 }
 
 func main() {
@@ -58,12 +82,28 @@ func main() {
 	bench("validate.Validate", n, func() { v.Validate("payneteasy.check-sale", body) })
 	bench("jsonscan.Check", n, func() { sc.Check(body) })
 	bench("gjson walk", n, func() { walk(gjson.ParseBytes(body)) })
+	bench("jsonscan walk", n, func() { jwalk(string(body), 0) })
+	bench("jsonscan.Skip", n, func() { jsonscan.Skip(string(body), 0) })
 	bench("gjson.GetBytes 1 path", n, func() { gjson.GetBytes(body, "session.signature") })
 	bench("core.Validate invoice", n/10, func() { c.Validate("smarts.invoice", inv) })
 	bench("jsonscan.Check invoice", n/10, func() { sc.Check(inv) })
 	bench("gjson walk invoice", n/10, func() { walk(gjson.ParseBytes(inv)) })
 	bench("core.Sign", n, func() { c.Sign("dapi.check-sale", fields) })
 	bench("sign.Parser.Parse", n, func() { p.Parse(fields, &vals) })
+	var sv sign.Values
+	sv[sign.SerialNumber], sv[sign.Nonce], sv[sign.EndpointID], sv[sign.InvoiceID] = "abcd", "5678xyz", "1111", "someUuid"
+	bin := sign.AppendBinary(nil, "B17F59B4-A7DC-41B4-8FF9-37D986B43D20", &sv)
+	bench("core.SignBinary", n, func() { c.SignBinary("dapi.check-sale", bin) })
+	bench("sign.ParseBinary", n, func() { sign.ParseBinary(bin, &vals) })
+	var sg sign.Signer
+	op := sign.Lookup("dapi.check-sale")
+	bench("Signer.Sign (HMAC-SHA1)", n, func() { sg.Sign(op, "B17F59B4-A7DC-41B4-8FF9-37D986B43D20", &sv) })
+	var sbuf []byte
+	bench("AppendStringToSign", n, func() { sbuf, _ = sign.AppendStringToSign(sbuf[:0], op, &sv) })
+	bench("sign.Lookup", n, func() { sign.Lookup("dapi.check-sale") })
+	jsonscan.HostCheck = func([]byte, int) (bool, bool) { return true, true } // as if the host checked
+	bench("validate.Validate, host check", n, func() { v.Validate("payneteasy.check-sale", body) })
+	jsonscan.HostCheck = nil
 	bench("core.Validate unknown", n, func() { c.Validate("nope", body) })
 	bench("spec.Lookup", n, func() { spec.Lookup("payneteasy.check-sale") })
 }

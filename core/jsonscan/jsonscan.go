@@ -7,6 +7,10 @@
 // "amountCentis" could be signed with one value and forwarded with another.
 // Keys are compared after unescaping, so "a" and "\u0061" are duplicates.
 //
+// Once a body has passed Check, First, Member, Next and Skip walk it without
+// checking it again (walk.go): that is how packages validate and sign find
+// the values they need, each then read with gjson.
+//
 // A Scanner keeps its scratch space between calls and allocates nothing in
 // the steady state, which matters inside the WebAssembly build.
 package jsonscan
@@ -34,15 +38,17 @@ func (e *Error) Error() string {
 }
 
 // span is a key's raw bytes (without quotes) and whether it has escapes.
+// span and seg are 12 and 16 bytes: they are copied per key, and under Go's
+// wasm code generation a copy of anything larger is a call to memmove.
 type span struct {
-	start, end int
+	start, end int32
 	esc        bool
 }
 
 // seg is one step of the current path: a key span or an array index.
 type seg struct {
 	key   span
-	index int // -1 for keys
+	index int32 // -1 for keys
 }
 
 // Scanner checks bodies. The zero value is ready to use with
@@ -61,10 +67,21 @@ type Scanner struct {
 	err   Error
 }
 
+// maxBody bounds what a Scanner accepts, so offsets fit in int32.
+const maxBody = 1<<31 - 1
+
 // largeObject is the key count above which duplicate detection switches
 // from pairwise comparison to a map, so a hostile body with many keys costs
 // linear time.
 const largeObject = 32
+
+// HostCheck, when set, is a faster implementation of Check's verdict
+// under the same rules: the WebAssembly guest sets it to its host's native
+// build of this package (the import kassa_host.check_json, see
+// wasm/README.md), because Go's wasm code runs it about ten times slower.
+// answered is false when the host has none. Check trusts a "valid" answer
+// and scans itself otherwise, for the error's details. Natively it is nil.
+var HostCheck func(b []byte, maxDepth int) (valid, answered bool)
 
 // Check reports the first violation of strict JSON in b, or nil. The
 // returned error is owned by the Scanner and valid until the next call.
@@ -72,10 +89,18 @@ func (s *Scanner) Check(b []byte) *Error {
 	if s.MaxDepth <= 0 {
 		s.MaxDepth = DefaultMaxDepth
 	}
+	if HostCheck != nil {
+		if valid, ok := HostCheck(b, s.MaxDepth); ok && valid {
+			return nil
+		}
+	}
 	s.b = b
 	s.keys = s.keys[:0]
 	s.path = s.path[:0]
 	s.seq, s.setOf = 0, 0
+	if len(b) > maxBody {
+		return s.fail(0, "body larger than 2 GiB")
+	}
 	i := s.ws(0)
 	if i >= len(b) {
 		return s.fail(i, "empty body: expected a JSON value")
@@ -166,7 +191,7 @@ func (s *Scanner) object(i, depth int) (int, bool) {
 		if !ok {
 			return j, false
 		}
-		k := span{i + 1, j - 1, esc}
+		k := span{int32(i + 1), int32(j - 1), esc}
 		s.path = append(s.path, seg{key: k, index: -1})
 		if s.duplicate(id, base, k) {
 			s.fail(i, "duplicate key")
@@ -374,7 +399,7 @@ func (s *Scanner) array(i, depth int) (int, bool) {
 	}
 	s.path = append(s.path, seg{index: 0})
 	for n := 0; ; n++ {
-		s.path[len(s.path)-1].index = n
+		s.path[len(s.path)-1].index = int32(n)
 		var ok bool
 		if i, ok = s.value(i, depth); !ok {
 			return i, false

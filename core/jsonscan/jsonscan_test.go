@@ -120,6 +120,10 @@ func FuzzCheck(f *testing.F) {
 		if err != nil && std && utf8.Valid(b) && !strings.Contains(err.Msg, "duplicate key") && !strings.Contains(err.Msg, "nesting") && !strings.Contains(err.Msg, "surrogate") {
 			t.Fatalf("Check rejected valid JSON %q: %v", b, err)
 		}
+		// What Check accepts, the walk functions read as gjson does.
+		if err == nil {
+			checkWalk(t, string(b))
+		}
 	})
 }
 

@@ -3,6 +3,7 @@ package sign
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -27,45 +28,49 @@ func (p *Parser) Parse(body []byte, v *Values) (controlKey string, err error) {
 	if e := p.scan.Check(body); e != nil {
 		return "", errors.New("fields: " + e.Error())
 	}
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
-	if !root.IsObject() {
+	text := unsafe.String(unsafe.SliceData(body), len(body))
+	obj := len(text) - len(strings.TrimLeft(text, " \t\r\n"))
+	if text[obj] != '{' {
 		return "", errors.New("fields must be a JSON object")
 	}
-	root.ForEach(func(k, val gjson.Result) bool {
-		name := k.Str
+	// Check accepted the body, so jsonscan's walk finds each member and
+	// gjson reads its value. (Not gjson's ForEach: under wasm each
+	// gjson.Result it copies is a memmove call.)
+	end := obj + 1
+	for i := jsonscan.First(text, obj); i >= 0; i = jsonscan.Next(text, end) {
+		name, esc, val := jsonscan.Member(text, i)
+		end = jsonscan.Skip(text, val)
+		if esc {
+			name = string(jsonscan.Unescape(nil, []byte(name)))
+		}
 		var s string
-		switch val.Type {
-		case gjson.String:
-			s = val.Str
-		case gjson.Number:
-			if _, e := strconv.ParseInt(val.Raw, 10, 64); e != nil {
-				err = errors.New(name + " must be a string or an integer")
-				return false
-			}
-			s = val.Raw
-		case gjson.Null:
+		switch text[val] {
+		case '"':
+			s = gjson.Parse(text[val:end]).Str
+		case 'n':
 			s = ""
-		default:
-			err = errors.New(name + " must be a string or an integer")
-			return false
+		case '{', '[', 't', 'f':
+			return "", errors.New(name + " must be a string or an integer")
+		default: // a number
+			s = text[val:end]
+			if _, e := strconv.ParseInt(s, 10, 64); e != nil {
+				return "", errors.New(name + " must be a string or an integer")
+			}
 		}
 		if name == "controlKey" {
 			controlKey = s
-			return true
+			continue
 		}
 		f, ok := FieldByName(name)
 		if !ok {
-			err = errors.New("unknown field " + strconv.Quote(name))
-			return false
+			return "", errors.New("unknown field " + strconv.Quote(name))
 		}
 		if (f == AmountCentis || f == AmountMinor) && s != "" && !digits(s) {
-			err = errors.New(name + " must be an integer amount in minor units")
-			return false
+			return "", errors.New(name + " must be an integer amount in minor units")
 		}
 		v[f] = s
-		return true
-	})
-	return controlKey, err
+	}
+	return controlKey, nil
 }
 
 func digits(s string) bool {

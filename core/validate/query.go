@@ -42,12 +42,8 @@ func (v *Validator) ValidateQuery(id, rawQuery string) (Result, error) {
 		v.query = append(v.query, qpair{key, value})
 	}
 	cs := c.query
-	base := len(v.vals)
-	for range cs.fields {
-		v.vals = append(v.vals, gjson.Result{})
-		v.bad = append(v.bad, false)
-	}
-	vals, bad := v.vals[base:], v.bad[base:]
+	base := v.push(len(cs.fields))
+	vals, offs, bad := v.vals[base:], v.offs[base:], v.bad[base:]
 	for _, p := range v.query {
 		i, ok := cs.index[p.key]
 		if !ok {
@@ -61,8 +57,8 @@ func (v *Validator) ValidateQuery(id, rawQuery string) (Result, error) {
 		// A query value is a string; present it to the rules as one.
 		vals[i] = gjson.Result{Type: gjson.String, Str: p.value, Raw: `""`}
 	}
-	v.rules(cs, vals, bad)
-	v.vals, v.bad = v.vals[:base], v.bad[:base]
+	v.rules(cs, vals, offs, bad)
+	v.pop(base)
 	return v.result(), nil
 }
 

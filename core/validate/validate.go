@@ -4,10 +4,17 @@
 // A body is first checked as strict JSON (package jsonscan): invalid JSON,
 // invalid UTF-8, excessive nesting or a duplicate key is reported alone, as
 // one violation with rule "json" and the path where it was found. Otherwise
-// gjson walks the body once, guided by the endpoint's fields, and every rule
-// violation is reported in one pass, in a stable order: for each field in
-// table order its presence and value rules, then groups, then cross-field
-// checks.
+// the body is walked once, guided by the endpoint's fields (jsonscan's walk
+// functions find each member's key and value), gjson reads the value of
+// every known field from its bytes, and every rule violation is reported in
+// one pass, in a stable order: for each field in table order its presence
+// and value rules, then groups, then cross-field checks.
+//
+// Why not gjson's ForEach for the walk: under Go's WebAssembly code
+// generation a copy of a struct over 16 bytes is a call to memmove (about
+// 40 ns under wazero), gjson.Result is 80 bytes and ForEach copies several
+// per member, and it re-scans every nested object. For the same reason
+// values are passed by pointer here.
 //
 // A Validator reuses its scratch space; it allocates only when it reports a
 // violation. It is not safe for concurrent use: keep one per goroutine (or
@@ -17,6 +24,7 @@ package validate
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,8 +71,11 @@ func lookup(id string) (*compiled, error) {
 // Validator validates bodies, reusing memory between calls.
 type Validator struct {
 	scan  jsonscan.Scanner
+	body  string         // the body being validated
 	vals  []gjson.Result // field values of the scopes being validated (a stack)
+	offs  []int32        // per value: its offset in body, or -1 (query values)
 	bad   []bool         // per value: a parent had the wrong type, so do not report it missing
+	kbuf  []byte         // an unescaped key
 	path  []byte         // prefix of the scope being validated
 	out   []Violation
 	query []qpair
@@ -120,24 +131,44 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 	if len(body) == 0 || c.ep.Body == spec.NoBody {
 		return v.result(), nil
 	}
-	// gjson reads the body in place: no copy. Results alias body only
-	// for the duration of this call.
-	root := gjson.Parse(unsafe.String(&body[0], len(body)))
+	// gjson and the walk read the body in place (no copy); values alias it
+	// for the duration of this call only.
+	v.body = unsafe.String(&body[0], len(body))
+	root := int32(skipWS(v.body))
 	switch c.ep.Body {
 	case spec.JSONBody:
-		if !root.IsObject() {
+		if v.body[root] != '{' {
 			v.add("", spec.RuleType, "body must be a JSON object")
 			break
 		}
 		v.scope(c.body, root)
 	case spec.ArrayBody:
-		if !root.IsArray() {
+		if v.body[root] != '[' {
 			v.add("", spec.RuleType, "body must be a JSON array")
 			break
 		}
 		v.elements(c.body, root)
 	}
+	v.body = ""
 	return v.result(), nil
+}
+
+func skipWS(b string) int {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// unescaped returns key decoded when it has escapes; the result is valid
+// until the next call.
+func (v *Validator) unescaped(key string, esc bool) string {
+	if !esc {
+		return key
+	}
+	v.kbuf = jsonscan.Unescape(v.kbuf[:0], []byte(key))
+	return unsafe.String(unsafe.SliceData(v.kbuf), len(v.kbuf))
 }
 
 func (v *Validator) result() Result {
@@ -180,35 +211,72 @@ func (v *Validator) at(rel string) string {
 	return string(v.path) + rel
 }
 
-// scope validates obj, a JSON object, against cs.
-func (v *Validator) scope(cs *scope, obj gjson.Result) {
-	base := len(v.vals)
-	for range cs.fields {
-		v.vals = append(v.vals, gjson.Result{})
-		v.bad = append(v.bad, false)
+// push adds n empty value slots for a scope and returns the first.
+func (v *Validator) push(n int) (base int) {
+	base = len(v.vals)
+	v.vals = slices.Grow(v.vals, n)[:base+n]
+	v.offs = slices.Grow(v.offs, n)[:base+n]
+	v.bad = slices.Grow(v.bad, n)[:base+n]
+	for i := base; i < base+n; i++ {
+		// Field by field: zeroing the 80-byte Result whole is a call
+		// under wasm. An absent value is Null with no Raw (not Exists).
+		r := &v.vals[i]
+		r.Type, r.Raw, r.Str = gjson.Null, "", ""
+		v.offs[i], v.bad[i] = -1, false
 	}
-	vals, bad := v.vals[base:], v.bad[base:]
-	v.walk(cs.root, obj, vals, bad)
-	v.rules(cs, vals, bad)
-	v.vals, v.bad = v.vals[:base], v.bad[:base]
+	return base
 }
 
-// walk records the values of the fields below n found in obj.
-func (v *Validator) walk(n *node, obj gjson.Result, vals []gjson.Result, bad []bool) {
-	obj.ForEach(func(key, val gjson.Result) bool {
-		c := n.child(key.Str)
-		if c == nil {
-			return true // unknown fields are accepted
+// read sets *r to the value raw (the bytes of one JSON value of a checked
+// body), as gjson.Parse(raw) would, but writes a string without escapes
+// in place: gjson.Parse returns an 80-byte Result, which under wasm is
+// copied by a call to memmove.
+func read(r *gjson.Result, raw string) {
+	if raw[0] == '"' && strings.IndexByte(raw, '\\') < 0 {
+		r.Type, r.Raw, r.Str = gjson.String, raw, raw[1:len(raw)-1]
+		return
+	}
+	*r = gjson.Parse(raw)
+}
+
+func (v *Validator) pop(base int) {
+	v.vals, v.offs, v.bad = v.vals[:base], v.offs[:base], v.bad[:base]
+}
+
+// scope validates the object at offset obj against cs and returns the
+// offset just after it.
+func (v *Validator) scope(cs *scope, obj int32) int32 {
+	base := v.push(len(cs.fields))
+	vals, offs, bad := v.vals[base:], v.offs[base:], v.bad[base:]
+	end := v.walk(cs.root, obj, vals, offs, bad)
+	v.rules(cs, vals, offs, bad)
+	v.pop(base)
+	return end
+}
+
+// walk records the values of the fields below n found in the object at
+// offset obj, and returns the offset just after the object.
+func (v *Validator) walk(n *node, obj int32, vals []gjson.Result, offs []int32, bad []bool) int32 {
+	b := v.body
+	end := int(obj) + 1
+	for i := jsonscan.First(b, int(obj)); i >= 0; i = jsonscan.Next(b, end) {
+		key, esc, val := jsonscan.Member(b, i)
+		c := n.child(v.unescaped(key, esc))
+		switch {
+		case c == nil: // unknown fields are accepted
+			end = jsonscan.Skip(b, val)
+			continue
+		case len(c.children) > 0 && b[val] == '{':
+			end = int(v.walk(c, int32(val), vals, offs, bad))
+		default:
+			end = jsonscan.Skip(b, val)
 		}
 		if c.field >= 0 {
-			vals[c.field] = val
+			read(&vals[c.field], b[val:end])
+			offs[c.field] = int32(val)
 		}
-		if len(c.children) == 0 || val.Type == gjson.Null {
-			return true
-		}
-		if val.IsObject() {
-			v.walk(c, val, vals, bad)
-			return true
+		if len(c.children) == 0 || b[val] == '{' || b[val] == 'n' {
+			continue
 		}
 		// A parent of known fields is not an object: report it once and
 		// do not also report its children missing.
@@ -220,23 +288,24 @@ func (v *Validator) walk(n *node, obj gjson.Result, vals []gjson.Result, bad []b
 		} else {
 			bad[c.field] = false // its own type rule reports it
 		}
-		return true
-	})
+	}
+	return int32(jsonscan.Close(b, end))
 }
 
-func present(r gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
+func present(r *gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
 
 // rules applies every rule of cs to the recorded values.
-func (v *Validator) rules(cs *scope, vals []gjson.Result, bad []bool) {
+func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bool) {
 	for i, f := range cs.fields {
 		if bad[i] {
 			continue
 		}
-		val := vals[i]
+		val := &vals[i]
 		has := present(val)
 		need := f.Required
 		condSaid := false
-		for _, c := range cs.conds[i] {
+		for j := range cs.conds[i] {
+			c := &cs.conds[i][j] // by pointer: under wasm a struct copy is a memmove call
 			if !v.condHolds(c, vals) {
 				continue
 			}
@@ -265,12 +334,13 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, bad []bool) {
 			}
 			continue
 		}
-		v.value(f, cs.items[i], f.Path, val)
+		v.value(f, cs.items[i], f.Path, val, offs[i])
 	}
-	for _, g := range cs.groups {
+	for k := range cs.groups {
+		g := &cs.groups[k]
 		n, second := 0, -1
 		for _, i := range g.fields {
-			if present(vals[i]) && !bad[i] {
+			if present(&vals[i]) && !bad[i] {
 				if n++; n == 2 {
 					second = i
 				}
@@ -283,13 +353,14 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, bad []bool) {
 			v.add(v.at(cs.fields[second].Path), spec.RuleOneOf, "only one of "+g.names+" may be present")
 		}
 	}
-	for _, ck := range cs.checks {
+	for k := range cs.checks {
+		ck := &cs.checks[k]
 		get := func(p string) spec.Value {
 			i, ok := cs.index[p]
-			if !ok || !present(vals[i]) {
+			if !ok || !present(&vals[i]) {
 				return spec.Value{}
 			}
-			return toValue(vals[i])
+			return toValue(&vals[i])
 		}
 		if p, msg, ok := ck.Fn(get); !ok {
 			rule := ck.Rule
@@ -301,8 +372,8 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, bad []bool) {
 	}
 }
 
-func (v *Validator) condHolds(c cond, vals []gjson.Result) bool {
-	val := vals[c.field]
+func (v *Validator) condHolds(c *cond, vals []gjson.Result) bool {
+	val := &vals[c.field]
 	if !present(val) {
 		return false
 	}
@@ -321,7 +392,7 @@ func (v *Validator) condHolds(c cond, vals []gjson.Result) bool {
 	return false
 }
 
-func toValue(r gjson.Result) spec.Value {
+func toValue(r *gjson.Result) spec.Value {
 	out := spec.Value{Present: true, Str: r.Str}
 	switch r.Type {
 	case gjson.Number:
@@ -338,8 +409,9 @@ func toValue(r gjson.Result) spec.Value {
 }
 
 // value checks a present value's type and bounds. rel is its path relative
-// to the current scope.
-func (v *Validator) value(f *spec.Field, items *scope, rel string, val gjson.Result) {
+// to the current scope; off is the value's offset in the body (-1 for a
+// query value, never an array).
+func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Result, off int32) {
 	num, isNum := 0.0, false
 	switch f.Kind {
 	case spec.String:
@@ -399,7 +471,7 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val gjson.Res
 			v.add(v.at(rel), spec.RuleType, "must be an array")
 			return
 		}
-		v.array(f, items, rel, val)
+		v.array(f, items, rel, off)
 		return
 	case spec.Any:
 		return
@@ -533,10 +605,12 @@ func lengthMsg(min, max, got int, unit string) string {
 	return s + ", got " + strconv.Itoa(got)
 }
 
-// array checks an array's size and its elements.
-func (v *Validator) array(f *spec.Field, items *scope, rel string, arr gjson.Result) {
-	n := 0
-	arr.ForEach(func(_, _ gjson.Result) bool { n++; return true })
+// array checks the size and the elements of the array at offset arr.
+func (v *Validator) array(f *spec.Field, items *scope, rel string, arr int32) {
+	b, n := v.body, 0
+	for i := jsonscan.First(b, int(arr)); i >= 0; i = jsonscan.Next(b, jsonscan.Skip(b, i)) {
+		n++
+	}
 	if n < f.MinItems || (f.MaxItems > 0 && n > f.MaxItems) {
 		v.add(v.at(rel), spec.RuleLength, lengthMsg(f.MinItems, f.MaxItems, n, "elements"))
 	}
@@ -550,31 +624,35 @@ func (v *Validator) array(f *spec.Field, items *scope, rel string, arr gjson.Res
 	v.path = v.path[:mark]
 }
 
-// elements validates each element of arr against items; v.path ends with
-// the array's path and a dot.
-func (v *Validator) elements(items *scope, arr gjson.Result) {
-	mark := len(v.path)
-	i := 0
-	arr.ForEach(func(_, el gjson.Result) bool {
-		v.path = strconv.AppendInt(v.path[:mark], int64(i), 10)
+// elements validates each element of the array at offset arr against
+// items; v.path ends with the array's path and a dot.
+func (v *Validator) elements(items *scope, arr int32) {
+	b, mark, n := v.body, len(v.path), 0
+	end := int(arr) + 1
+	for i := jsonscan.First(b, int(arr)); i >= 0; i = jsonscan.Next(b, end) {
+		v.path = strconv.AppendInt(v.path[:mark], int64(n), 10)
 		v.path = append(v.path, '.')
-		i++
-		if items.scalar {
-			f := items.fields[0]
-			if !present(el) {
-				v.add(v.at(""), spec.RuleType, "must not be null")
-				return true
-			}
-			v.value(f, items.items[0], "", el)
-			return v.more == 0
-		}
-		if !el.IsObject() {
+		n++
+		switch {
+		case items.scalar && b[i] == 'n':
+			v.add(v.at(""), spec.RuleType, "must not be null")
+			end = jsonscan.Skip(b, i)
+		case items.scalar:
+			end = jsonscan.Skip(b, i)
+			base := v.push(1)
+			read(&v.vals[base], b[i:end])
+			v.value(items.fields[0], items.items[0], "", &v.vals[base], int32(i))
+			v.pop(base)
+		case b[i] != '{':
 			v.add(v.at(""), spec.RuleType, "must be an object")
-			return true
+			end = jsonscan.Skip(b, i)
+		default:
+			end = int(v.scope(items, int32(i)))
 		}
-		v.scope(items, el)
-		return v.more == 0
-	})
+		if v.more != 0 {
+			break
+		}
+	}
 	v.path = v.path[:mark]
 }
 

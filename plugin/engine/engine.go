@@ -17,6 +17,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/validate"
 )
 
@@ -35,6 +36,10 @@ type Engine interface {
 	// operation's fields (see package sign), with the operation (e.g.
 	// "dapi.check-sale").
 	Sign(ctx context.Context, op string, fields []byte) (Signature, error)
+	// SignValues is Sign for a caller that holds the values already (the
+	// proxy): no JSON object to build, nor for the core to parse. The
+	// values are not modified.
+	SignValues(ctx context.Context, op, controlKey string, v *sign.Values) (Signature, error)
 	// StringToSign returns the operation's string to sign for fields.
 	StringToSign(ctx context.Context, op string, fields []byte) (string, error)
 	// Raw calls one function of the core and returns its JSON answer
@@ -61,13 +66,14 @@ const (
 	FuncValidateQuery             // core.Core.ValidateQuery, kassa_validate_query
 	FuncSign                      // core.Core.Sign, kassa_sign
 	FuncStringToSign              // core.Core.StringToSign, kassa_string_to_sign
+	FuncSignBinary                // core.Core.SignBinary, kassa_sign_binary (SignValues)
 	numFuncs
 )
 
-var funcNames = [numFuncs]string{"validate", "validate_query", "sign", "string_to_sign"}
+var funcNames = [numFuncs]string{"validate", "validate_query", "sign", "string_to_sign", "sign_binary"}
 
 // String returns the function's name: "validate", "validate_query",
-// "sign" or "string_to_sign" (the wasm export without its "kassa_"
+// "sign", "string_to_sign" or "sign_binary" (the wasm export without its "kassa_"
 // prefix; also the name given to WasmConfig.Observe).
 func (f Func) String() string {
 	if f < numFuncs {

@@ -42,17 +42,22 @@ func short(b []byte) string {
 }
 
 // checkSame calls fn on both engines, raw and decoded, and fails on any
-// difference. It returns the raw answer.
+// difference; the raw answer of the pure guest (no host primitives) must
+// be the same too. It returns the raw answer.
 func checkSame(t testing.TB, fn Func, a string, b []byte) []byte {
 	t.Helper()
 	ctx := context.Background()
 	rn, errN := sharedN.Raw(ctx, fn, a, b)
 	rw, errW := sharedW.Raw(ctx, fn, a, b)
-	if errN != nil || errW != nil {
-		t.Fatalf("%s(%q, %q): native error %v, wasm error %v", fn, a, short(b), errN, errW)
+	rp, errP := sharedP.Raw(ctx, fn, a, b)
+	if errN != nil || errW != nil || errP != nil {
+		t.Fatalf("%s(%q, %q): native error %v, wasm error %v, pure wasm error %v", fn, a, short(b), errN, errW, errP)
 	}
 	if !bytes.Equal(rn, rw) {
 		t.Fatalf("%s(%q, %q): answers differ\nnative: %s\nwasm:   %s", fn, a, short(b), short(rn), short(rw))
+	}
+	if !bytes.Equal(rn, rp) {
+		t.Fatalf("%s(%q, %q): answers differ\nnative:    %s\npure wasm: %s", fn, a, short(b), short(rn), short(rp))
 	}
 	switch fn {
 	case FuncValidate, FuncValidateQuery:
@@ -91,6 +96,17 @@ func checkSame(t testing.TB, fn Func, a string, b []byte) []byte {
 		if !same(errN, errW) || sn != sw || !coreOrNil(errW) {
 			t.Fatalf("Sign(%q, %q): decoded answers differ\nnative: %+v %v\nwasm:   %+v %v", a, short(b), sn, errN, sw, errW)
 		}
+	case FuncSignBinary:
+		var v sign.Values
+		key, perr := sign.ParseBinary(b, &v)
+		if perr != nil {
+			break // only Raw can send malformed binary fields
+		}
+		sn, errN := sharedN.SignValues(ctx, a, key, &v)
+		sw, errW := sharedW.SignValues(ctx, a, key, &v)
+		if !same(errN, errW) || sn != sw || !coreOrNil(errW) {
+			t.Fatalf("SignValues(%q, %q): decoded answers differ\nnative: %+v %v\nwasm:   %+v %v", a, short(b), sn, errN, sw, errW)
+		}
 	case FuncStringToSign:
 		sn, errN := sharedN.StringToSign(ctx, a, b)
 		sw, errW := sharedW.StringToSign(ctx, a, b)
@@ -99,6 +115,23 @@ func checkSame(t testing.TB, fn Func, a string, b []byte) []byte {
 		}
 	}
 	return rn
+}
+
+// checkBinary: the same fields in the binary form (kassa_sign_binary,
+// SignValues) give the same answer as the JSON form, in both engines.
+func checkBinary(t *testing.T, op string, fields []byte) {
+	t.Helper()
+	var p sign.Parser
+	var v sign.Values
+	key, err := p.Parse(fields, &v)
+	if err != nil {
+		return // the JSON form is refused: nothing to translate
+	}
+	bin := sign.AppendBinary(nil, key, &v)
+	want := checkSame(t, FuncSign, op, fields)
+	if got := checkSame(t, FuncSignBinary, op, bin); !bytes.Equal(got, want) {
+		t.Fatalf("%s: binary fields answer %s, JSON fields %s", op, got, want)
+	}
 }
 
 // TestEquivalence is the property test: for many generated inputs, the
@@ -156,11 +189,13 @@ func TestEquivalence(t *testing.T) {
 		for _, v := range vecs {
 			checkSame(t, FuncSign, v.op, v.fields)
 			checkSame(t, FuncStringToSign, v.op, v.fields)
+			checkBinary(t, v.op, v.fields)
 		}
 		for _, op := range sign.Ops {
 			for _, c := range signCases(r, op, n) {
 				checkSame(t, FuncSign, c.op, c.fields)
 				checkSame(t, FuncStringToSign, c.op, c.fields)
+				checkBinary(t, c.op, c.fields)
 			}
 		}
 	})

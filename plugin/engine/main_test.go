@@ -15,6 +15,7 @@ import (
 var (
 	cacheDir  string
 	sharedW   *Wasm
+	sharedP   *Wasm // the pure guest: no host primitives, as in a browser
 	sharedN   Engine
 	firstTook time.Duration
 )
@@ -38,6 +39,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	firstTook = sharedW.comp.CompileTime()
+	sharedP, err = NewWasm(ctx, WasmConfig{CacheDir: cacheDir, MaxInstances: 2, PureGuest: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "NewWasm (pure):", err)
+		return 1
+	}
+	defer sharedP.Close(ctx)
 	sharedN = NewNative()
 	code := m.Run()
 	if err := sharedW.Close(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kassa-edge/kassa/core"
+	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/validate"
 )
 
@@ -62,6 +63,8 @@ func (n *native) do(ctx context.Context, fn Func, a string, b []byte) (c *core.C
 		// for another key, a later Sign on this pooled Core could sign
 		// with the old key. A private copy is never rewritten.
 		out = c.Sign(a, bytes.Clone(b))
+	case FuncSignBinary:
+		out = c.SignBinary(a, bytes.Clone(b)) // a private copy, as for Sign
 	default:
 		out = c.StringToSign(a, b)
 	}
@@ -108,6 +111,20 @@ func (n *native) Sign(ctx context.Context, op string, fields []byte) (Signature,
 		return Signature{}, err
 	}
 	s, err := decodeSignature(out)
+	n.pool.Put(c)
+	return s, err
+}
+
+// SignValues signs v with the operation; the Core reads v directly.
+func (n *native) SignValues(ctx context.Context, op, controlKey string, v *sign.Values) (Signature, error) {
+	if err := checkInput(ctx, FuncSignBinary, op, nil); err != nil {
+		return Signature{}, err
+	}
+	if n.closed.Load() {
+		return Signature{}, ErrClosed
+	}
+	c := n.pool.Get().(*core.Core)
+	s, err := decodeSignature(c.SignValues(op, controlKey, v))
 	n.pool.Put(c)
 	return s, err
 }

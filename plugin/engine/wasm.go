@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -19,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/validate"
 	kwasm "github.com/kassa-edge/kassa/wasm"
 )
@@ -43,11 +45,17 @@ type WasmConfig struct {
 	// instance is discarded; an instance that has grown past 3/4 of it
 	// is replaced after its call.
 	MemoryLimitPages uint32
+	// PureGuest runs the module without the host primitives
+	// (kassa_host.check_json and hmac_sha1, plugin/engine/host.go): the
+	// guest computes everything itself, as in a browser. For tests and
+	// benchmarks; a module other than the embedded one always runs so,
+	// because only the embedded module is known to have this host's rules.
+	PureGuest bool
 	// Observe, if set, is called after every Validate, ValidateQuery,
-	// Sign, StringToSign and Raw call with the function's name (see
-	// Func.String) and the time from asking for an instance to the decoded
-	// answer, waiting included. It must be fast and safe for concurrent
-	// use.
+	// Sign, SignValues, StringToSign and Raw call with the function's
+	// name (see Func.String; SignValues reports "sign") and the time from
+	// asking for an instance to the decoded answer, waiting included. It
+	// must be fast and safe for concurrent use.
 	Observe func(fn string, d time.Duration)
 }
 
@@ -69,12 +77,19 @@ func (c WasmConfig) withDefaults() WasmConfig {
 }
 
 // Key identifies the compiled module c needs: the SHA-256 of the module,
-// the cache directory and the memory limit (wazero applies the limit when
-// it compiles). Configurations with equal keys share one Compiled.
+// the cache directory, the memory limit (wazero applies the limit when it
+// compiles) and whether the host primitives answer (they belong to the
+// runtime). Configurations with equal keys share one Compiled.
 func (c WasmConfig) Key() string {
 	c = c.withDefaults()
 	sum := sha256.Sum256(c.Module)
-	return hex.EncodeToString(sum[:]) + "|" + c.CacheDir + "|" + strconv.FormatUint(uint64(c.MemoryLimitPages), 10)
+	return hex.EncodeToString(sum[:]) + "|" + c.CacheDir + "|" + strconv.FormatUint(uint64(c.MemoryLimitPages), 10) +
+		"|" + strconv.FormatBool(c.hostPrimitives())
+}
+
+// hostPrimitives reports whether instances get the host primitives.
+func (c WasmConfig) hostPrimitives() bool {
+	return !c.PureGuest && (c.Module == nil || bytes.Equal(c.Module, kwasm.Module))
 }
 
 // compiledPool holds the process's compiled modules, reference-counted, so
@@ -91,6 +106,7 @@ func CompileCount() int64 { return compileCount.Load() }
 
 // compiled is the shared value in compiledPool.
 type compiled struct {
+	host  atomic.Bool // the host primitives answer
 	rt    wazero.Runtime
 	mod   wazero.CompiledModule
 	cache wazero.CompilationCache // nil without CacheDir
@@ -157,6 +173,10 @@ func compile(ctx context.Context, cfg WasmConfig) (*compiled, error) {
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, c.rt); err != nil {
 		return fail(fmt.Errorf("engine: wasi: %w", err))
 	}
+	c.host.Store(cfg.hostPrimitives())
+	if err := instantiateHost(ctx, c.rt, &c.host); err != nil {
+		return fail(fmt.Errorf("engine: host module: %w", err))
+	}
 	mod, err := c.rt.CompileModule(ctx, cfg.Module)
 	if err != nil {
 		return fail(fmt.Errorf("engine: compile wasm core: %w", err))
@@ -203,6 +223,7 @@ var exportNames = [numExports]string{
 	FuncValidateQuery: "kassa_validate_query",
 	FuncSign:          "kassa_sign",
 	FuncStringToSign:  "kassa_string_to_sign",
+	FuncSignBinary:    "kassa_sign_binary",
 	exportAlloc:       "kassa_alloc",
 	exportFree:        "kassa_free",
 	exportVersion:     "kassa_version",
@@ -524,6 +545,28 @@ func (w *Wasm) Sign(ctx context.Context, op string, fields []byte) (Signature, e
 	return s, err
 }
 
+// SignValues signs v with the operation: v goes to the guest in sign's
+// binary form (kassa_sign_binary), which it reads without parsing JSON.
+func (w *Wasm) SignValues(ctx context.Context, op, controlKey string, v *sign.Values) (Signature, error) {
+	if w.observe != nil {
+		defer w.observed(FuncSign, time.Now()) // a signature, whatever the fields' form
+	}
+	buf := binPool.Get().(*[]byte)
+	*buf = sign.AppendBinary((*buf)[:0], controlKey, v)
+	in, out, err := w.do(ctx, FuncSignBinary, op, *buf)
+	binPool.Put(buf)
+	if err != nil {
+		return Signature{}, err
+	}
+	s, err := decodeSignature(out)
+	w.finish(in)
+	return s, err
+}
+
+// binPool holds the host-side buffers SignValues encodes into (the call
+// copies them into the instance).
+var binPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
 // StringToSign returns the operation's string to sign.
 func (w *Wasm) StringToSign(ctx context.Context, op string, fields []byte) (string, error) {
 	if w.observe != nil {
@@ -633,7 +676,7 @@ func (in *instance) fresh(ctx context.Context, n uint32) (uint32, error) {
 func (in *instance) call(ctx context.Context, fn Func, a string, b []byte) ([]byte, error) {
 	n := uint32(len(a) + len(b)) // checkInput bounded it
 	ptr := in.buf
-	if fn == FuncSign {
+	if fn == FuncSign || fn == FuncSignBinary {
 		// The core's Signer keeps the control key of its cached HMAC
 		// state as a string that aliases the fields it was given
 		// (sign.Signer.keyed): rewriting that memory would make a new,

@@ -532,7 +532,8 @@ func TestObserve(t *testing.T) {
 	w.Sign(ctx, "dapi.check-sale", checkSaleFields)
 	w.StringToSign(ctx, "dapi.check-sale", checkSaleFields)
 	w.Raw(ctx, FuncSign, "dapi.check-sale", checkSaleFields)
-	want := map[string]int{"validate": 1, "validate_query": 1, "sign": 2, "string_to_sign": 1}
+	w.SignValues(ctx, "dapi.check-sale", checkSaleKey, &checkSaleValues)
+	want := map[string]int{"validate": 1, "validate_query": 1, "sign": 3, "string_to_sign": 1}
 	if !reflect.DeepEqual(seen, want) {
 		t.Errorf("observed %v, want %v", seen, want)
 	}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kassa-edge/kassa/core"
+	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/plugin/httpx"
 	"github.com/kassa-edge/kassa/plugin/store"
@@ -103,14 +104,13 @@ func (p *Payneteasy) initiate(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	endpointID := p.endpointFor(flow)
 	nonce := randomHex(32) // 64 characters, as Payneteasy's reference server
-	fields := map[string]string{
-		"accessToken": accessToken, "serialNumber": serial, "endpointId": endpointID,
-		"nonce": nonce, "invoiceId": invoiceID, "currency": currency,
-	}
+	var v sign.Values
+	v[sign.AccessToken], v[sign.SerialNumber], v[sign.EndpointID] = accessToken, serial, endpointID
+	v[sign.Nonce], v[sign.InvoiceID], v[sign.Currency] = nonce, invoiceID, currency
 	if flow != "verification" {
-		fields["amountCentis"] = strconv.FormatInt(amount, 10)
+		v[sign.AmountCentis] = strconv.FormatInt(amount, 10)
 	}
-	sig, err := p.sign(r.Context(), "dapi.initiate-"+flow, fields)
+	sig, err := p.sign(r.Context(), "dapi.initiate-"+flow, &v)
 	if err != nil {
 		p.engineFailed(w, r, op, err, invoiceID)
 		return nil
@@ -261,10 +261,10 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 		p.storeFailed(w, r, op, err, invoiceID)
 		return nil
 	}
-	sig, err := p.sign(r.Context(), "dapi.check-"+flow, map[string]string{
-		"serialNumber": s.Serial, "nonce": s.Nonce, "endpointId": s.EndpointID, "invoiceId": s.InvoiceID,
-		"serverCardId": serverCard, "destinationServerCardId": destServerCard,
-	})
+	var v sign.Values
+	v[sign.SerialNumber], v[sign.Nonce], v[sign.EndpointID], v[sign.InvoiceID] = s.Serial, s.Nonce, s.EndpointID, s.InvoiceID
+	v[sign.ServerCardID], v[sign.DestinationServerCardID] = serverCard, destServerCard
+	sig, err := p.sign(r.Context(), "dapi.check-"+flow, &v)
 	if err != nil {
 		p.engineFailed(w, r, op, err, invoiceID)
 		return nil
@@ -394,9 +394,9 @@ func (p *Payneteasy) notification(w http.ResponseWriter, r *http.Request, flow s
 		return nil
 	}
 	p.app.Notify()
-	sig, err := p.sign(r.Context(), "dapi.notification", map[string]string{
-		"nonce": s.Nonce, "endpointId": s.EndpointID, "invoiceId": s.InvoiceID,
-	})
+	var v sign.Values
+	v[sign.Nonce], v[sign.EndpointID], v[sign.InvoiceID] = s.Nonce, s.EndpointID, s.InvoiceID
+	sig, err := p.sign(r.Context(), "dapi.notification", &v)
 	if err != nil {
 		p.engineFailed(w, r, op, err, s.InvoiceID)
 		return nil
@@ -544,7 +544,9 @@ func (p *Payneteasy) callback(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	status, orderID, clientOrderID := q.Get("status"), q.Get("orderid"), q.Get("client_orderid")
-	sig, err := p.sign(r.Context(), "classic.callback", map[string]string{"status": status, "orderid": orderID, "client_orderid": clientOrderID})
+	var v sign.Values
+	v[sign.Status], v[sign.OrderID], v[sign.ClientOrderID] = status, orderID, clientOrderID
+	sig, err := p.sign(r.Context(), "classic.callback", &v)
 	if err != nil {
 		p.engineFailed(w, r, op, err, "")
 		return nil

@@ -109,7 +109,9 @@ func (p *Payneteasy) Provision(ctx caddy.Context) error {
 	p.app, p.eng, p.st, p.limit = a, a.Engine(), a.Store(), a.BodyLimit()
 	// Check the key once now, so a malformed key is a config error and not
 	// a 500 on the first sale.
-	if _, err := p.eng.Sign(ctx, "dapi.notification", p.fields(map[string]string{"nonce": "n", "endpointId": "e", "invoiceId": "i"})); err != nil {
+	var probe sign.Values
+	probe[sign.Nonce], probe[sign.EndpointID], probe[sign.InvoiceID] = "n", "e", "i"
+	if _, err := p.sign(ctx, "dapi.notification", &probe); err != nil {
 		return fmt.Errorf("control_key: %v", err)
 	}
 	p.gateway, _ = url.Parse(strings.TrimRight(p.Gateway, "/"))

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kassa-edge/kassa/core"
+	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/validate"
 	"github.com/kassa-edge/kassa/plugin/engine"
 	"github.com/kassa-edge/kassa/plugin/httpx"
@@ -194,26 +195,9 @@ func (p *Payneteasy) storeFailed(w http.ResponseWriter, r *http.Request, op stri
 	p.fail(w, r, op, http.StatusInternalServerError, "SERVER_FAILED", "kassa.store", "internal error", invoiceID)
 }
 
-// fields renders signature inputs, with the control key, as the core's
-// JSON fields object.
-func (p *Payneteasy) fields(m map[string]string) []byte {
-	b := append(make([]byte, 0, 256), `{"controlKey":`...)
-	b = core.AppendString(b, p.key)
-	for k, v := range m {
-		if v == "" {
-			continue
-		}
-		b = append(b, ',')
-		b = core.AppendString(b, k)
-		b = append(b, ':')
-		b = core.AppendString(b, v)
-	}
-	return append(b, '}')
-}
-
-// sign returns the signature of an operation.
-func (p *Payneteasy) sign(ctx context.Context, op string, m map[string]string) (string, error) {
-	s, err := p.eng.Sign(ctx, op, p.fields(m))
+// sign returns the signature of an operation over v, with the control key.
+func (p *Payneteasy) sign(ctx context.Context, op string, v *sign.Values) (string, error) {
+	s, err := p.eng.SignValues(ctx, op, p.key, v)
 	return s.Value, err
 }
 

@@ -137,6 +137,19 @@ func kassaSign(opPtr, opLen, fPtr, fLen uint32) uint64 {
 	return pack(c.Sign(op, f))
 }
 
+// kassa_sign_binary signs fields in sign's binary form (see
+// sign.AppendBinary) with an operation.
+//
+//go:wasmexport kassa_sign_binary
+func kassaSignBinary(opPtr, opLen, fPtr, fLen uint32) uint64 {
+	op, ok1 := text(opPtr, opLen)
+	f, ok2 := region(fPtr, fLen)
+	if !ok1 || !ok2 {
+		return pack(errBuffer)
+	}
+	return pack(c.SignBinary(op, f))
+}
+
 // kassa_string_to_sign returns an operation's string to sign.
 //
 //go:wasmexport kassa_string_to_sign

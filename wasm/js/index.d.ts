@@ -111,7 +111,7 @@ export class WASIExit extends Error {
 
 /** One instance of the core. Calls are synchronous and run one at a time. */
 export interface Kassa {
-  /** The core version, e.g. "0.1.0". */
+  /** The core version, e.g. "0.2.0". */
   readonly version: string;
   /** The compiled module; pass it to load() for more instances. */
   readonly module: WebAssembly.Module;
@@ -145,6 +145,16 @@ export interface Kassa {
 
 /** The kassa.wasm shipped in this package (a URL next to index.js). */
 export const defaultSource: URL;
+
+/**
+ * The kassa_host imports this package gives the module: the optional host
+ * primitives (strict JSON check, HMAC-SHA1), answered "not provided" so the
+ * core runs its own code. See wasm/README.md, "Imports".
+ */
+export const hostPrimitives: Readonly<{
+  check_json(ptr: number, len: number, maxDepth: number): number;
+  hmac_sha1(keyPtr: number, keyLen: number, msgPtr: number, msgLen: number, outPtr: number): number;
+}>;
 
 /** Compiles kassa.wasm (streaming when served as application/wasm). */
 export function compile(source?: Source): Promise<WebAssembly.Module>;

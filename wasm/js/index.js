@@ -74,6 +74,15 @@ export async function compile(source = defaultSource) {
   return WebAssembly.compile(s.bytes);
 }
 
+// The core's optional host primitives (wasm/README.md, "Imports"): a host
+// may compute the strict JSON check and HMAC-SHA1 natively. A browser has
+// no synchronous native HMAC to offer (WebCrypto is asynchronous), so these
+// answer "not provided" and the core runs its own code, with the same rules.
+export const hostPrimitives = Object.freeze({
+  check_json: () => 2, // (ptr, len, maxDepth) -> 0 invalid, 1 valid, 2 not provided
+  hmac_sha1: () => 0, // (keyPtr, keyLen, msgPtr, msgLen, outPtr) -> 1 done, 0 not provided
+});
+
 async function makeHost(options) {
   const mode = options.wasi ?? 'auto';
   if (mode === 'node' || (mode === 'auto' && isNode && !options.onOutput && !options.trace)) {
@@ -81,12 +90,15 @@ async function makeHost(options) {
     const wasi = new WASI({ version: 'preview1', args: [], env: {}, returnOnExit: true });
     return {
       kind: 'node',
-      imports: typeof wasi.getImportObject === 'function' ? wasi.getImportObject() : { wasi_snapshot_preview1: wasi.wasiImport },
+      imports: {
+        ...(typeof wasi.getImportObject === 'function' ? wasi.getImportObject() : { wasi_snapshot_preview1: wasi.wasiImport }),
+        kassa_host: hostPrimitives,
+      },
       initialize: (instance) => wasi.initialize(instance),
     };
   }
   const shim = createWASI({ onOutput: options.onOutput, trace: options.trace });
-  return { kind: 'shim', imports: shim.imports, initialize: (instance) => shim.initialize(instance) };
+  return { kind: 'shim', imports: { ...shim.imports, kassa_host: hostPrimitives }, initialize: (instance) => shim.initialize(instance) };
 }
 
 async function instantiate(source, imports) {
@@ -134,7 +146,7 @@ class Kassa {
     this.module = module;
     /** Which WASI host runs the instance: 'node' or 'shim'. */
     this.wasi = wasi;
-    /** The core version, e.g. "0.1.0". */
+    /** The core version, e.g. "0.2.0". */
     this.version = this.#call(() => this.#x.kassa_version());
     /** Exact JSON text of every result, as the core returned it. */
     this.raw = Object.freeze({

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
-import { load, compile, KassaError, defaultSource } from '../index.js';
+import { load, compile, KassaError, defaultSource, hostPrimitives } from '../index.js';
 import { createWASI } from '../wasi.js';
 import { golden, vectors, vectorOps, wasmPath, pkgDir } from './helpers.mjs';
 
@@ -16,7 +16,7 @@ const enc = new TextEncoder();
 const VALID = '{"valid":true,"violations":[]}';
 
 describe('module', () => {
-  test('imports only wasi_snapshot_preview1 functions the shim implements', () => {
+  test('imports only the WASI functions the shim implements and the host primitives', () => {
     const mod = new WebAssembly.Module(wasmBytes);
     const imports = WebAssembly.Module.imports(mod);
     const { imports: shim } = createWASI();
@@ -25,19 +25,23 @@ describe('module', () => {
       'random_get', 'poll_oneoff', 'proc_exit', 'sched_yield', 'fd_close', 'fd_fdstat_get',
       'fd_fdstat_set_flags', 'fd_prestat_get', 'fd_prestat_dir_name',
     ]);
-    for (const imp of imports) {
-      assert.equal(imp.module, 'wasi_snapshot_preview1', `unexpected import module ${imp.module}`);
+    const wasiImports = imports.filter((i) => i.module === 'wasi_snapshot_preview1');
+    const hostImports = imports.filter((i) => i.module === 'kassa_host').map((i) => i.name).sort();
+    assert.deepEqual(hostImports, ['check_json', 'hmac_sha1']);
+    assert.deepEqual(Object.keys(hostPrimitives).sort(), hostImports);
+    assert.equal(wasiImports.length + hostImports.length, imports.length, 'an import from another module');
+    for (const imp of wasiImports) {
       assert.equal(imp.kind, 'function');
       assert.ok(known.has(imp.name), `kassa.wasm imports ${imp.name}: the shim does not implement it (update wasi.js and README.md)`);
       assert.equal(typeof shim.wasi_snapshot_preview1[imp.name], 'function');
     }
     const readme = readFileSync(path.join(pkgDir, 'README.md'), 'utf8');
-    for (const name of new Set(imports.map((i) => i.name))) {
+    for (const name of new Set(wasiImports.map((i) => i.name))) {
       assert.ok(readme.includes('`' + name + '`'), `README.md does not list the import ${name}`);
     }
     const exports = WebAssembly.Module.exports(mod).map((e) => e.name).sort();
     assert.deepEqual(exports, ['_initialize', 'kassa_alloc', 'kassa_endpoints', 'kassa_free', 'kassa_sign',
-      'kassa_string_to_sign', 'kassa_validate', 'kassa_validate_query', 'kassa_version', 'memory']);
+      'kassa_sign_binary', 'kassa_string_to_sign', 'kassa_validate', 'kassa_validate_query', 'kassa_version', 'memory']);
   });
 
   test('the shim is only asked for what README.md says', async () => {

@@ -1,0 +1,139 @@
+package jsonscan
+
+// Walking a body that passed Check. These functions trust the body: they
+// check nothing and would misread invalid JSON, so call them only on bytes
+// Check accepted. They work on offsets and strings (at most 16 bytes, so
+// no copy of theirs is a memmove call under Go's wasm code generation) and
+// use memory proportional to nothing: a walk costs one pass over the bytes
+// it crosses.
+//
+// An object's members are visited with
+//
+//	for i := First(b, obj); i >= 0; i = Next(b, end) {
+//		key, esc, val := Member(b, i)
+//		end = Skip(b, val) // or the end of a walk into the value
+//	}
+//
+// and an array's elements the same way, with val = i.
+
+// First returns the offset of the first member (its key's opening quote)
+// of the object, or of the first element of the array, that starts at i,
+// or -1 when it is empty.
+func First(b string, i int) int {
+	i = skipWS(b, i+1)
+	if i >= len(b) || b[i] == '}' || b[i] == ']' {
+		return -1
+	}
+	return i
+}
+
+// Member reads the object member whose key's opening quote is at i: the
+// key's raw bytes (without the quotes), whether they contain escapes (see
+// Unescape), and the offset of the member's value.
+func Member(b string, i int) (key string, esc bool, val int) {
+	j := i + 1
+	for ; j < len(b); j++ {
+		if c := b[j]; c == '\\' {
+			esc = true
+			j++
+		} else if c == '"' {
+			break
+		}
+	}
+	key = b[i+1 : min(j, len(b))]
+	j = skipWS(b, j+1) // past the closing quote, to the ':'
+	return key, esc, skipWS(b, j+1)
+}
+
+// Next returns the offset of the next member or element after a value of
+// an object or array that ends just before i, or -1 when the container
+// closes there.
+func Next(b string, i int) int {
+	i = skipWS(b, i)
+	if i < len(b) && b[i] == ',' {
+		return skipWS(b, i+1)
+	}
+	return -1
+}
+
+// Close returns the offset just after the closing brace or bracket that
+// follows the last value of a container, which ends just before i.
+func Close(b string, i int) int { return skipWS(b, i) + 1 }
+
+// Skip returns the offset just after the value that starts at i.
+func Skip(b string, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			c := b[i]
+			if class[c]&structural == 0 {
+				continue // the common case: one load and one branch a byte
+			}
+			switch c {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for ; i < len(b); i++ { // a number or a literal
+		if class[b[i]]&endsScalar != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// class marks the bytes the walk functions stop at.
+var class = func() (t [256]byte) {
+	for _, c := range `"{}[]` {
+		t[c] |= structural
+	}
+	for _, c := range ",}] \t\n\r" {
+		t[c] |= endsScalar
+	}
+	t['\\'] |= inString
+	t['"'] |= inString
+	return t
+}()
+
+const (
+	structural = 1 << iota // a quote, brace or bracket
+	endsScalar             // what can follow a number or a literal
+	inString               // a quote or a backslash
+)
+
+// skipString returns the offset just after the string whose opening quote
+// is at i.
+func skipString(b string, i int) int {
+	for i++; i < len(b); i++ {
+		c := b[i]
+		if class[c]&inString == 0 {
+			continue
+		}
+		if c == '"' {
+			return i + 1
+		}
+		i++ // a backslash: skip the escaped byte
+	}
+	return len(b)
+}
+
+func skipWS(b string, i int) int {
+	for i < len(b) {
+		if c := b[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			break
+		}
+		i++
+	}
+	return i
+}

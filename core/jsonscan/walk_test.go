@@ -1,0 +1,97 @@
+package jsonscan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+// walkDump renders a checked body through First/Member/Next/Skip, and
+// gjsonDump the same through gjson's ForEach: the two must agree on every
+// key, every value's bytes and the order.
+func walkDump(t *testing.T, b string, i int, out *strings.Builder) int {
+	switch b[i] {
+	case '{', '[':
+		obj := b[i] == '{'
+		out.WriteByte(b[i])
+		end := i + 1
+		for j := First(b, i); j >= 0; j = Next(b, end) {
+			val := j
+			if obj {
+				var key string
+				var esc bool
+				key, esc, val = Member(b, j)
+				if esc {
+					key = string(Unescape(nil, []byte(key)))
+				}
+				out.WriteString(key + "=")
+			}
+			end = walkDump(t, b, val, out)
+			if skip := Skip(b, val); skip != end {
+				t.Fatalf("%q: Skip at %d = %d, the walk ended at %d", b, val, skip, end)
+			}
+			out.WriteByte(';')
+		}
+		end = Close(b, end)
+		out.WriteByte(b[end-1])
+		return end
+	}
+	end := Skip(b, i)
+	out.WriteString(b[i:end])
+	return end
+}
+
+func gjsonDump(r gjson.Result, out *strings.Builder) {
+	if !r.IsObject() && !r.IsArray() {
+		out.WriteString(r.Raw)
+		return
+	}
+	obj := r.IsObject()
+	out.WriteByte(r.Raw[0])
+	r.ForEach(func(k, v gjson.Result) bool {
+		if obj {
+			out.WriteString(k.Str + "=")
+		}
+		gjsonDump(v, out)
+		out.WriteByte(';')
+		return true
+	})
+	if obj {
+		out.WriteByte('}')
+	} else {
+		out.WriteByte(']')
+	}
+}
+
+// checkWalk walks b (which Check accepted) and compares with gjson.
+func checkWalk(t *testing.T, b string) {
+	t.Helper()
+	var got, want strings.Builder
+	root := len(b) - len(strings.TrimLeft(b, " \t\r\n"))
+	end := walkDump(t, b, root, &got)
+	if rest := strings.TrimLeft(b[end:], " \t\r\n"); rest != "" {
+		t.Fatalf("%q: the walk stopped at %d, before %q", b, end, rest)
+	}
+	gjsonDump(gjson.Parse(b), &want)
+	if got.String() != want.String() {
+		t.Fatalf("%q:\nwalk  %s\ngjson %s", b, got.String(), want.String())
+	}
+}
+
+func TestWalk(t *testing.T) {
+	for _, b := range []string{
+		`{}`, `[]`, ` { } `, `"x"`, `12`, `-1.5e+3`, `true`, `null`,
+		`{"a":1,"b":"x","c":null,"d":true,"e":false}`,
+		" {\n\t\"a\" :\r [ 1 , 2 ,[ ] ,{ } ] , \"b\" : { \"c\" : \"}]\" } } ",
+		`{"q\"uote":"a\\\"b","\u0061\\":"\u00e9\ud83d\ude00"}`,
+		`[{"a":[{"b":[[["deep"]]]}]},"x",-0,1e400]`,
+		`{"s":"with, commas: and ] brackets } inside"}`,
+	} {
+		var s Scanner
+		if err := s.Check([]byte(b)); err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		checkWalk(t, b)
+	}
+}

@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kassa-edge/kassa/core/spec"
+	kwasm "github.com/kassa-edge/kassa/wasm"
+)
+
+// TestHostPrimitives: the embedded module gets the host's check_json and
+// hmac_sha1; PureGuest and any other module do not, and answer the same.
+func TestHostPrimitives(t *testing.T) {
+	ctx := context.Background()
+	body := []byte(spec.Lookup("payneteasy.check-sale").Example)
+	calls := func(w *Wasm) int64 {
+		t.Helper()
+		before := hostCalls.Load()
+		if r, err := w.Validate(ctx, "payneteasy.check-sale", body); err != nil || !r.Valid {
+			t.Fatalf("validate: %v %v", r, err)
+		}
+		if s, err := w.SignValues(ctx, "dapi.check-sale", checkSaleKey, &checkSaleValues); err != nil || s.Value != checkSaleSig {
+			t.Fatalf("sign: %v %v", s, err)
+		}
+		if s, err := w.Sign(ctx, "dapi.check-sale", checkSaleFields); err != nil || s.Value != checkSaleSig {
+			t.Fatalf("sign: %v %v", s, err)
+		}
+		return hostCalls.Load() - before
+	}
+	if n := calls(sharedW); n < 4 { // validate's check, SignValues' HMAC, Sign's fields check and HMAC
+		t.Errorf("embedded module: %d host primitive calls, want at least 4", n)
+	}
+	if n := calls(sharedP); n != 0 {
+		t.Errorf("PureGuest: %d host primitive calls", n)
+	}
+	// The same code with other bytes (a custom section appended) is not
+	// the embedded module: the host cannot vouch for its rules.
+	other := append(append([]byte(nil), kwasm.Module...), 0, 7, 5, 'o', 't', 'h', 'e', 'r', 1)
+	w, err := NewWasm(ctx, WasmConfig{Module: other, CacheDir: cacheDir, MaxInstances: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	if n := calls(w); n != 0 {
+		t.Errorf("another module: %d host primitive calls", n)
+	}
+	// An invalid body: the host says "invalid", the guest scans for the
+	// error's details; both engines agree with the native core.
+	checkSame(t, FuncValidate, "payneteasy.check-sale", []byte(`{"a":1,"a":2}`))
+}
