@@ -79,32 +79,39 @@ func (c *Core) result(r validate.Result, err error) []byte {
 // {"error":"..."}.
 func (c *Core) Sign(operation string, fields []byte) []byte {
 	key, err := c.p.Parse(fields, &c.vals)
-	return c.sign(operation, key, err, true)
+	return c.sign(operation, key, err, withSignature|withString)
 }
 
-// SignBinary is Sign with the fields in sign's binary form (see
-// sign.AppendBinary): what the proxy sends, as it holds the values already.
+// SignBinary signs fields in sign's binary form (see sign.AppendBinary)
+// and returns only {"signature":"..."} or {"error":"..."}: what the proxy
+// needs, as it holds the values already and logs no string to sign.
 func (c *Core) SignBinary(operation string, fields []byte) []byte {
 	key, err := sign.ParseBinary(fields, &c.vals)
-	return c.sign(operation, key, err, true)
+	return c.sign(operation, key, err, withSignature)
 }
 
-// SignValues is Sign with the fields given as values: what the native
-// engine calls for the proxy. v is not modified.
+// SignValues is SignBinary with the fields given as values: what the
+// native engine calls for the proxy. v is not modified.
 func (c *Core) SignValues(operation, controlKey string, v *sign.Values) []byte {
 	c.vals = *v
-	return c.sign(operation, controlKey, nil, true)
+	return c.sign(operation, controlKey, nil, withSignature)
 }
 
 // StringToSign returns {"stringToSign":"..."} or {"error":"..."}. It needs
 // no control key except for classic operations, whose string ends with it.
 func (c *Core) StringToSign(operation string, fields []byte) []byte {
 	key, err := c.p.Parse(fields, &c.vals)
-	return c.sign(operation, key, err, false)
+	return c.sign(operation, key, err, withString)
 }
 
+// What a signing answer holds.
+const (
+	withSignature = 1 << iota
+	withString
+)
+
 // sign signs c.vals, parsed with the error perr.
-func (c *Core) sign(operation, key string, perr error, withSig bool) []byte {
+func (c *Core) sign(operation, key string, perr error, with int) []byte {
 	op := sign.Lookup(operation)
 	if op == nil {
 		return c.errorOut("unknown operation " + strconv.Quote(operation))
@@ -114,7 +121,7 @@ func (c *Core) sign(operation, key string, perr error, withSig bool) []byte {
 	}
 	var sig, sts []byte
 	var err error
-	if withSig || op.Scheme == sign.Classic {
+	if with&withSignature != 0 || op.Scheme == sign.Classic {
 		sig, sts, err = c.s.Sign(op, key, &c.vals)
 	} else {
 		c.sts, err = sign.AppendStringToSign(c.sts[:0], op, &c.vals)
@@ -124,15 +131,21 @@ func (c *Core) sign(operation, key string, perr error, withSig bool) []byte {
 		return c.errorOut(err.Error())
 	}
 	b := append(c.out[:0], '{')
-	if withSig {
+	if with&withSignature != 0 {
 		b = append(b, `"signature":"`...)
 		b = append(b, sig...)
-		b = append(b, `",`...)
+		b = append(b, '"')
 	}
-	b = append(b, `"stringToSign":`...)
-	// sts is the Signer's or c.out's scratch, read before either changes:
-	// no copy (under wasm an allocation costs more than the signature).
-	b = AppendString(b, unsafe.String(unsafe.SliceData(sts), len(sts)))
+	if with&withString != 0 {
+		if with&withSignature != 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `"stringToSign":`...)
+		// sts is the Signer's or c.sts's scratch, read before either
+		// changes: no copy (under wasm an allocation costs more than
+		// the signature).
+		b = AppendString(b, unsafe.String(unsafe.SliceData(sts), len(sts)))
+	}
 	c.out = append(b, '}')
 	return c.out
 }

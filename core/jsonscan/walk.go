@@ -60,11 +60,33 @@ func Next(b string, i int) int {
 // follows the last value of a container, which ends just before i.
 func Close(b string, i int) int { return skipWS(b, i) + 1 }
 
+// Plain is what SkipValue reports of a string value.
+type Plain uint8
+
+const (
+	// Escaped: the string contains escapes (unescape it to read it).
+	Escaped Plain = 1 << iota
+	// NonASCII: the string contains bytes of multi-byte characters (its
+	// length in characters is not its length in bytes).
+	NonASCII
+)
+
+// SkipValue is Skip that also reports, for a string, whether it contains
+// escapes or non-ASCII bytes: a validator then neither searches it again
+// for a backslash nor counts its characters one by one.
+func SkipValue(b string, i int) (end int, p Plain) {
+	if b[i] == '"' {
+		return scanString(b, i)
+	}
+	return Skip(b, i), 0
+}
+
 // Skip returns the offset just after the value that starts at i.
 func Skip(b string, i int) int {
 	switch b[i] {
 	case '"':
-		return skipString(b, i)
+		end, _ := scanString(b, i)
+		return end
 	case '{', '[':
 		depth := 0
 		for ; i < len(b); i++ {
@@ -74,7 +96,8 @@ func Skip(b string, i int) int {
 			}
 			switch c {
 			case '"':
-				i = skipString(b, i) - 1
+				end, _ := scanString(b, i)
+				i = end - 1
 			case '{', '[':
 				depth++
 			case '}', ']':
@@ -112,20 +135,49 @@ const (
 	inString               // a quote or a backslash
 )
 
-// skipString returns the offset just after the string whose opening quote
-// is at i.
-func skipString(b string, i int) int {
-	for i++; i < len(b); i++ {
-		c := b[i]
-		if class[c]&inString == 0 {
-			continue
+// scanString returns the offset just after the string whose opening quote
+// is at i, and what it contains. Eight bytes at a time while none of them is
+// a quote or a backslash: under Go's wasm code generation the loop costs
+// more than the load, so this is several times faster than a byte loop
+// there (and faster natively too).
+func scanString(b string, i int) (int, Plain) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	var p Plain
+	var high uint64
+	for i++; i+8 <= len(b); i += 8 {
+		x := load64(b, i)
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		// Some byte of x is a quote or a backslash exactly when some byte
+		// of q or bs is zero ("haszero", Hacker's Delight 6-1).
+		if ((q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
 		}
-		if c == '"' {
-			return i + 1
-		}
-		i++ // a backslash: skip the escaped byte
+		high |= x
 	}
-	return len(b)
+	if high&highs != 0 {
+		p |= NonASCII
+	}
+	for ; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, p
+		case c == '\\':
+			p |= Escaped
+			i++
+		case c >= 0x80:
+			p |= NonASCII
+		}
+	}
+	return len(b), p
+}
+
+// load64 reads the 8 bytes of b at i, little endian; i+8 <= len(b). The
+// compiler merges the byte loads into one load where unaligned loads are
+// allowed (amd64, arm64, wasm among others).
+func load64(b string, i int) uint64 {
+	b = b[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 func skipWS(b string, i int) int {

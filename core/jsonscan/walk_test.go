@@ -39,6 +39,21 @@ func walkDump(t *testing.T, b string, i int, out *strings.Builder) int {
 	}
 	end := Skip(b, i)
 	out.WriteString(b[i:end])
+	end2, p := SkipValue(b, i)
+	var want Plain
+	if b[i] == '"' {
+		if strings.IndexByte(b[i:end], '\\') >= 0 {
+			want |= Escaped
+		}
+		for j := i; j < end; j++ {
+			if b[j] >= 0x80 {
+				want |= NonASCII
+			}
+		}
+	}
+	if end2 != end || p != want {
+		t.Fatalf("%q: SkipValue at %d = %d, %b; want %d, %b", b, i, end2, p, end, want)
+	}
 	return end
 }
 
@@ -87,6 +102,7 @@ func TestWalk(t *testing.T) {
 		`{"q\"uote":"a\\\"b","\u0061\\":"\u00e9\ud83d\ude00"}`,
 		`[{"a":[{"b":[[["deep"]]]}]},"x",-0,1e400]`,
 		`{"s":"with, commas: and ] brackets } inside"}`,
+		`["0123456789abcdef\"0123456789","01234567\\","012345678é9abcdefgh","ascii only, longer than sixteen bytes","é","\u00e9 and more than eight bytes after"]`,
 	} {
 		var s Scanner
 		if err := s.Check([]byte(b)); err != nil {

@@ -16,7 +16,7 @@ type qpair struct{ key, value string }
 // the same reason as a duplicate JSON key: two readers could disagree on
 // which one counts. Unknown parameters are accepted.
 func (v *Validator) ValidateQuery(id, rawQuery string) (Result, error) {
-	c, err := lookup(id)
+	c, err := v.lookup(id)
 	if err != nil {
 		return Result{}, err
 	}
@@ -57,7 +57,7 @@ func (v *Validator) ValidateQuery(id, rawQuery string) (Result, error) {
 		// A query value is a string; present it to the rules as one.
 		vals[i] = gjson.Result{Type: gjson.String, Str: p.value, Raw: `""`}
 	}
-	v.rules(cs, vals, offs, bad)
+	v.rules(cs, vals, offs, bad, v.plain[base:])
 	v.pop(base)
 	return v.result(), nil
 }

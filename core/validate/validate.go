@@ -68,15 +68,31 @@ func lookup(id string) (*compiled, error) {
 	return nil, errors.New("unknown endpoint " + strconv.Quote(id))
 }
 
+// lookup returns the endpoint, remembering the last one: a caller (a wasm
+// instance in the proxy) validates the same few endpoints over and over,
+// and under wasm a string comparison is cheaper than a map's hash.
+func (v *Validator) lookup(id string) (*compiled, error) {
+	if v.last != nil && v.last.ep.ID == id {
+		return v.last, nil
+	}
+	c, err := lookup(id)
+	if err == nil {
+		v.last = c
+	}
+	return c, err
+}
+
 // Validator validates bodies, reusing memory between calls.
 type Validator struct {
 	scan  jsonscan.Scanner
-	body  string         // the body being validated
-	vals  []gjson.Result // field values of the scopes being validated (a stack)
-	offs  []int32        // per value: its offset in body, or -1 (query values)
-	bad   []bool         // per value: a parent had the wrong type, so do not report it missing
-	kbuf  []byte         // an unescaped key
-	path  []byte         // prefix of the scope being validated
+	body  string           // the body being validated
+	vals  []gjson.Result   // field values of the scopes being validated (a stack)
+	offs  []int32          // per value: its offset in body, or -1 (query values)
+	bad   []bool           // per value: a parent had the wrong type, so do not report it missing
+	plain []jsonscan.Plain // per value: what a string value contains (NonASCII when unknown)
+	kbuf  []byte           // an unescaped key
+	last  *compiled        // the endpoint of the last call
+	path  []byte           // prefix of the scope being validated
 	out   []Violation
 	query []qpair
 	more  int       // violations found past MaxViolations
@@ -115,7 +131,7 @@ func ValidateQuery(id, rawQuery string) (Result, error) {
 // Validate validates body as endpoint id. The returned Violations slice is
 // reused by the next call on v.
 func (v *Validator) Validate(id string, body []byte) (Result, error) {
-	c, err := lookup(id)
+	c, err := v.lookup(id)
 	if err != nil {
 		return Result{}, err
 	}
@@ -217,22 +233,23 @@ func (v *Validator) push(n int) (base int) {
 	v.vals = slices.Grow(v.vals, n)[:base+n]
 	v.offs = slices.Grow(v.offs, n)[:base+n]
 	v.bad = slices.Grow(v.bad, n)[:base+n]
+	v.plain = slices.Grow(v.plain, n)[:base+n]
 	for i := base; i < base+n; i++ {
 		// Field by field: zeroing the 80-byte Result whole is a call
 		// under wasm. An absent value is Null with no Raw (not Exists).
 		r := &v.vals[i]
 		r.Type, r.Raw, r.Str = gjson.Null, "", ""
-		v.offs[i], v.bad[i] = -1, false
+		v.offs[i], v.bad[i], v.plain[i] = -1, false, jsonscan.NonASCII
 	}
 	return base
 }
 
 // read sets *r to the value raw (the bytes of one JSON value of a checked
-// body), as gjson.Parse(raw) would, but writes a string without escapes
-// in place: gjson.Parse returns an 80-byte Result, which under wasm is
-// copied by a call to memmove.
-func read(r *gjson.Result, raw string) {
-	if raw[0] == '"' && strings.IndexByte(raw, '\\') < 0 {
+// body, p what jsonscan.SkipValue said of it), as gjson.Parse(raw) would,
+// but writes a string without escapes in place: gjson.Parse returns an
+// 80-byte Result, which under wasm is copied by a call to memmove.
+func read(r *gjson.Result, raw string, p jsonscan.Plain) {
+	if raw[0] == '"' && p&jsonscan.Escaped == 0 {
 		r.Type, r.Raw, r.Str = gjson.String, raw, raw[1:len(raw)-1]
 		return
 	}
@@ -240,7 +257,7 @@ func read(r *gjson.Result, raw string) {
 }
 
 func (v *Validator) pop(base int) {
-	v.vals, v.offs, v.bad = v.vals[:base], v.offs[:base], v.bad[:base]
+	v.vals, v.offs, v.bad, v.plain = v.vals[:base], v.offs[:base], v.bad[:base], v.plain[:base]
 }
 
 // scope validates the object at offset obj against cs and returns the
@@ -248,15 +265,15 @@ func (v *Validator) pop(base int) {
 func (v *Validator) scope(cs *scope, obj int32) int32 {
 	base := v.push(len(cs.fields))
 	vals, offs, bad := v.vals[base:], v.offs[base:], v.bad[base:]
-	end := v.walk(cs.root, obj, vals, offs, bad)
-	v.rules(cs, vals, offs, bad)
+	end := v.walk(cs.root, obj, vals, offs, bad, v.plain[base:])
+	v.rules(cs, vals, offs, bad, v.plain[base:])
 	v.pop(base)
 	return end
 }
 
 // walk records the values of the fields below n found in the object at
 // offset obj, and returns the offset just after the object.
-func (v *Validator) walk(n *node, obj int32, vals []gjson.Result, offs []int32, bad []bool) int32 {
+func (v *Validator) walk(n *node, obj int32, vals []gjson.Result, offs []int32, bad []bool, plain []jsonscan.Plain) int32 {
 	b := v.body
 	end := int(obj) + 1
 	for i := jsonscan.First(b, int(obj)); i >= 0; i = jsonscan.Next(b, end) {
@@ -267,13 +284,18 @@ func (v *Validator) walk(n *node, obj int32, vals []gjson.Result, offs []int32, 
 			end = jsonscan.Skip(b, val)
 			continue
 		case len(c.children) > 0 && b[val] == '{':
-			end = int(v.walk(c, int32(val), vals, offs, bad))
+			end = int(v.walk(c, int32(val), vals, offs, bad, plain))
+			if c.field >= 0 {
+				read(&vals[c.field], b[val:end], 0)
+				offs[c.field] = int32(val)
+			}
+		case c.field >= 0:
+			var p jsonscan.Plain
+			end, p = jsonscan.SkipValue(b, val)
+			read(&vals[c.field], b[val:end], p)
+			offs[c.field], plain[c.field] = int32(val), p
 		default:
 			end = jsonscan.Skip(b, val)
-		}
-		if c.field >= 0 {
-			read(&vals[c.field], b[val:end])
-			offs[c.field] = int32(val)
 		}
 		if len(c.children) == 0 || b[val] == '{' || b[val] == 'n' {
 			continue
@@ -295,7 +317,7 @@ func (v *Validator) walk(n *node, obj int32, vals []gjson.Result, offs []int32, 
 func present(r *gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
 
 // rules applies every rule of cs to the recorded values.
-func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bool) {
+func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bool, plain []jsonscan.Plain) {
 	for i, f := range cs.fields {
 		if bad[i] {
 			continue
@@ -334,7 +356,7 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bo
 			}
 			continue
 		}
-		v.value(f, cs.items[i], f.Path, val, offs[i])
+		v.value(f, cs.items[i], f.Path, val, offs[i], plain[i])
 	}
 	for k := range cs.groups {
 		g := &cs.groups[k]
@@ -410,8 +432,8 @@ func toValue(r *gjson.Result) spec.Value {
 
 // value checks a present value's type and bounds. rel is its path relative
 // to the current scope; off is the value's offset in the body (-1 for a
-// query value, never an array).
-func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Result, off int32) {
+// query value, never an array), p what it contains if a string.
+func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Result, off int32, p jsonscan.Plain) {
 	num, isNum := 0.0, false
 	switch f.Kind {
 	case spec.String:
@@ -486,7 +508,10 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 	}
 	s := val.Str
 	if f.MinLen > 0 || f.MaxLen > 0 {
-		n := utf8.RuneCountInString(s)
+		n := len(s) // one byte a character: no escapes, no multi-byte ones
+		if p != 0 {
+			n = utf8.RuneCountInString(s)
+		}
 		if n < f.MinLen || (f.MaxLen > 0 && n > f.MaxLen) {
 			v.add(v.at(rel), spec.RuleLength, lengthMsg(f.MinLen, f.MaxLen, n, "characters"))
 			return
@@ -638,10 +663,11 @@ func (v *Validator) elements(items *scope, arr int32) {
 			v.add(v.at(""), spec.RuleType, "must not be null")
 			end = jsonscan.Skip(b, i)
 		case items.scalar:
-			end = jsonscan.Skip(b, i)
+			var p jsonscan.Plain
+			end, p = jsonscan.SkipValue(b, i)
 			base := v.push(1)
-			read(&v.vals[base], b[i:end])
-			v.value(items.fields[0], items.items[0], "", &v.vals[base], int32(i))
+			read(&v.vals[base], b[i:end], p)
+			v.value(items.fields[0], items.items[0], "", &v.vals[base], int32(i), p)
 			v.pop(base)
 		case b[i] != '{':
 			v.add(v.at(""), spec.RuleType, "must be an object")

@@ -81,6 +81,19 @@ func decodeSignature(out []byte) (Signature, error) {
 	return Signature{Value: sig.Str, StringToSign: sts.Str}, nil
 }
 
+// decodeSignatureOnly decodes a SignBinary or SignValues answer, which
+// holds no string to sign.
+func decodeSignatureOnly(out []byte) (Signature, error) {
+	if err := coreError(out); err != nil {
+		return Signature{}, err
+	}
+	sig := gjson.GetBytes(out, "signature")
+	if sig.Type != gjson.String {
+		return Signature{}, errMalformed
+	}
+	return Signature{Value: sig.Str}, nil
+}
+
 // decodeStringToSign decodes a StringToSign answer.
 func decodeStringToSign(out []byte) (string, error) {
 	if err := coreError(out); err != nil {

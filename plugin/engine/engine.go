@@ -37,8 +37,9 @@ type Engine interface {
 	// "dapi.check-sale").
 	Sign(ctx context.Context, op string, fields []byte) (Signature, error)
 	// SignValues is Sign for a caller that holds the values already (the
-	// proxy): no JSON object to build, nor for the core to parse. The
-	// values are not modified.
+	// proxy): no JSON object to build, nor for the core to parse, and no
+	// string to sign in the answer (StringToSign is empty). The values
+	// are not modified.
 	SignValues(ctx context.Context, op, controlKey string, v *sign.Values) (Signature, error)
 	// StringToSign returns the operation's string to sign for fields.
 	StringToSign(ctx context.Context, op string, fields []byte) (string, error)

@@ -124,7 +124,7 @@ func (n *native) SignValues(ctx context.Context, op, controlKey string, v *sign.
 		return Signature{}, ErrClosed
 	}
 	c := n.pool.Get().(*core.Core)
-	s, err := decodeSignature(c.SignValues(op, controlKey, v))
+	s, err := decodeSignatureOnly(c.SignValues(op, controlKey, v))
 	n.pool.Put(c)
 	return s, err
 }

@@ -558,7 +558,7 @@ func (w *Wasm) SignValues(ctx context.Context, op, controlKey string, v *sign.Va
 	if err != nil {
 		return Signature{}, err
 	}
-	s, err := decodeSignature(out)
+	s, err := decodeSignatureOnly(out)
 	w.finish(in)
 	return s, err
 }
