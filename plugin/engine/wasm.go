@@ -239,15 +239,16 @@ type Wasm struct {
 	modCfg  wazero.ModuleConfig
 	observe func(string, time.Duration)
 
-	// MaxInstances tokens circulate between idle (an instance ready for a
-	// call) and spare (the right to create one); a call holds one while it
-	// runs, which is what bounds the instances. Idle instances are
-	// preferred, so instances are only created under concurrency.
-	idle  chan *instance
-	spare chan struct{}
-	done  chan struct{} // closed by Close
+	// A call holds one of MaxInstances tokens while it runs, which is what
+	// bounds the instances, and takes the most recently used idle
+	// instance (a stack: its memory is still in the CPU's caches, where a
+	// queue would cycle through every instance), or creates one when
+	// none is idle. So instances are only created under concurrency.
+	tokens chan struct{}
+	stack  []*instance   // idle instances, guarded by mu
+	done   chan struct{} // closed by Close
 
-	mu     sync.Mutex // orders putting tokens back against Close
+	mu     sync.Mutex // guards stack; orders putting instances back against Close
 	closed atomic.Bool
 
 	total, nIdle atomic.Int32
@@ -296,13 +297,12 @@ func newWasm(ctx context.Context, comp *Compiled, cfg WasmConfig, track func(*in
 			WithSysNanotime().
 			WithSysWalltime(),
 		retireBytes: uint64(cfg.MemoryLimitPages) * 65536 / 4 * 3,
-		idle:        make(chan *instance, cfg.MaxInstances),
-		spare:       make(chan struct{}, cfg.MaxInstances),
+		tokens:      make(chan struct{}, cfg.MaxInstances),
 		done:        make(chan struct{}),
 		track:       track,
 	}
 	for range cfg.MaxInstances {
-		w.spare <- struct{}{}
+		w.tokens <- struct{}{}
 	}
 	in, err := w.take(ctx)
 	if err != nil {
@@ -347,16 +347,11 @@ func (w *Wasm) Close(ctx context.Context) error {
 	w.closed.Store(true)
 	close(w.done)
 	var err error
-drain:
-	for {
-		select {
-		case in := <-w.idle:
-			w.nIdle.Add(-1)
-			err = errors.Join(err, w.closeInstance(ctx, in))
-		default:
-			break drain
-		}
+	for _, in := range w.stack {
+		w.nIdle.Add(-1)
+		err = errors.Join(err, w.closeInstance(ctx, in))
 	}
+	w.stack = nil
 	w.mu.Unlock()
 	return errors.Join(err, w.maybeRelease(ctx))
 }
@@ -370,37 +365,36 @@ func (w *Wasm) maybeRelease(ctx context.Context) (err error) {
 	return err
 }
 
-// take returns an idle instance, or creates one if a spare token is free
-// first, or waits.
+// take waits for a token, then returns the most recently used idle
+// instance or creates one.
 func (w *Wasm) take(ctx context.Context) (*instance, error) {
-	var in *instance
 	select {
-	case in = <-w.idle:
+	case <-w.tokens:
 	default:
 		select {
-		case in = <-w.idle:
-		case <-w.spare:
+		case <-w.tokens:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-w.done:
 			return nil, ErrClosed
 		}
 	}
-	if in != nil {
+	w.mu.Lock()
+	if w.closed.Load() {
+		w.mu.Unlock()
+		w.tokens <- struct{}{}
+		return nil, ErrClosed
+	}
+	if n := len(w.stack); n > 0 {
+		in := w.stack[n-1]
+		w.stack[n-1] = nil
+		w.stack = w.stack[:n-1]
 		w.nIdle.Add(-1)
-		if w.closed.Load() {
-			w.put(in) // closes it
-			return nil, ErrClosed
-		}
+		w.mu.Unlock()
 		return in, nil
 	}
 	// Count the instance before creating it, under mu, so that Close does
 	// not release the runtime under its feet.
-	w.mu.Lock()
-	if w.closed.Load() {
-		w.mu.Unlock()
-		return nil, ErrClosed
-	}
 	w.total.Add(1)
 	w.mu.Unlock()
 	in, err := newInstance(ctx, w.comp.c, w.modCfg)
@@ -415,8 +409,8 @@ func (w *Wasm) take(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
-// put gives a token back: in after a successful call, nil after in was
-// discarded. On a closed engine it closes in instead.
+// put gives a token back with in, after a successful call, or with nil,
+// after in was discarded. On a closed engine it closes in instead.
 func (w *Wasm) put(in *instance) {
 	w.mu.Lock()
 	if w.closed.Load() {
@@ -424,17 +418,16 @@ func (w *Wasm) put(in *instance) {
 		if in != nil {
 			w.closeInstance(context.Background(), in)
 		}
+		w.tokens <- struct{}{} // never blocks: there is room for every token
 		w.maybeRelease(context.Background())
 		return
 	}
-	// Neither send blocks: each channel has room for every token.
 	if in != nil {
+		w.stack = append(w.stack, in)
 		w.nIdle.Add(1)
-		w.idle <- in
-	} else {
-		w.spare <- struct{}{}
 	}
 	w.mu.Unlock()
+	w.tokens <- struct{}{}
 }
 
 // finish ends a successful call: in goes back to the pool, unless its

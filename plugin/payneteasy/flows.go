@@ -160,12 +160,15 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 	if !ok {
 		return nil
 	}
+	// The provider's dotted paths; the session object is found once, not
+	// once per field (each Get scans from where it starts).
 	root := gjson.ParseBytes(body)
+	sess := root.Get("session")
 	serial := root.Get("consumer.device.serialNumber").Str
-	accessToken := root.Get("session.accessToken").Str
-	nonce := root.Get("session.nonce").Str
-	signature := root.Get("session.signature").Str
-	token := root.Get("session.token").Str
+	accessToken := sess.Get("accessToken").Str
+	nonce := sess.Get("nonce").Str
+	signature := sess.Get("signature").Str
+	token := sess.Get("token").Str
 	clientCard := root.Get("sourceOfFunds.reference.clientCardId").Str
 	destClientCard := root.Get("destinationOfFunds.reference.clientCardId").Str
 

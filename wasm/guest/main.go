@@ -91,6 +91,7 @@ func kassaAlloc(size uint32) uint32 {
 	}
 	b := make([]byte, size)
 	live = append(live, b)
+	runtime.Gosched() // let a collection this allocation started finish (see init)
 	return addr(b)
 }
 
