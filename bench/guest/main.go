@@ -11,6 +11,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/kassa-edge/kassa/core"
@@ -69,6 +70,10 @@ func jwalk(b string, i int) (int, int) {
 }
 
 func main() {
+	// As the reactor does at init (wasm/guest): under wasm nothing else
+	// lets a collection started by the set-up finish, and its write
+	// barriers would slow every timed loop.
+	runtime.GC()
 	c := core.New()
 	var sc jsonscan.Scanner
 	var v validate.Validator
