@@ -270,6 +270,13 @@ func (s *Smarts) gateway(w http.ResponseWriter, r *http.Request, rest string) er
 	if r.Method != http.MethodPost {
 		return s.methodNotAllowed(w, op, http.MethodPost)
 	}
+	// The query goes on to the gateway as it came: it must be a URL's
+	// (printable ASCII, anything else percent-encoded), or the queued
+	// delivery could not be stored.
+	if !printableASCII(r.URL.RawQuery) {
+		s.fail(w, op, http.StatusBadRequest, "invalid query string: only printable ASCII, anything else percent-encoded", nil)
+		return nil
+	}
 	key, ok := idempotencyKey(r)
 	if !ok {
 		s.fail(w, op, http.StatusBadRequest, "Idempotency-Key must be 1-255 printable ASCII characters", nil)
@@ -346,15 +353,20 @@ func idempotencyKey(r *http.Request) (string, bool) {
 		return "", true
 	}
 	k := vs[0]
-	if len(vs) > 1 || k == "" || len(k) > 255 {
+	if len(vs) > 1 || k == "" || len(k) > 255 || !printableASCII(k) {
 		return "", false
 	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return "", false
+	return k, true
+}
+
+// printableASCII reports whether s has only the bytes 0x21 to 0x7e.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
 		}
 	}
-	return k, true
+	return true
 }
 
 // safePath reports whether a gateway path (without the leading slash) is
