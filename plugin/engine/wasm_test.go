@@ -611,3 +611,38 @@ func TestRetire(t *testing.T) {
 		t.Errorf("total %d, want 1", total)
 	}
 }
+
+// TestMostRecentInstanceFirst: a call gets the instance the last call gave
+// back (its memory is still in the CPU's caches), not the longest idle one,
+// and a new instance is made only when none is idle.
+func TestMostRecentInstanceFirst(t *testing.T) {
+	ctx := context.Background()
+	w, instances := tracked(t, WasmConfig{CacheDir: cacheDir, MaxInstances: 3})
+	defer w.Close(ctx)
+	a, err := w.take(ctx) // the instance newWasm made
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.take(ctx) // none idle: a new one
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(instances()); n != 2 || a == b {
+		t.Fatalf("%d instances, a == b: %v", n, a == b)
+	}
+	w.put(a)
+	w.put(b)
+	for range 3 {
+		in, err := w.take(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in != b {
+			t.Fatal("took the older idle instance, not the one given back last")
+		}
+		w.put(in)
+	}
+	if idle, total := w.Stats(); idle != 2 || total != 2 || len(instances()) != 2 {
+		t.Errorf("Stats %d idle of %d, %d created; want 2 of 2, 2", idle, total, len(instances()))
+	}
+}
