@@ -94,7 +94,7 @@ func (c *Core) SignBinary(operation string, fields []byte) []byte {
 // native engine calls for the proxy. v is not modified.
 func (c *Core) SignValues(operation, controlKey string, v *sign.Values) []byte {
 	c.vals = *v
-	return c.sign(operation, controlKey, nil, withSignature)
+	return c.sign(operation, controlKey, sign.CheckValues(&c.vals), withSignature)
 }
 
 // StringToSign returns {"stringToSign":"..."} or {"error":"..."}. It needs

@@ -83,13 +83,20 @@ func ParseBinary(in []byte, v *Values) (controlKey string, err error) {
 			controlKey = s
 			continue
 		}
-		f := Field(tag)
-		if (f == AmountCentis || f == AmountMinor) && s != "" && !digits(s) {
-			return "", errors.New(FieldNames[f] + " must be an integer amount in minor units")
-		}
-		v[f] = s
+		v[Field(tag)] = s
 	}
-	return controlKey, nil
+	return controlKey, CheckValues(v)
+}
+
+// CheckValues reports a value no signature may be made of, whatever form
+// the fields came in: an amount that is not digits (minor units).
+func CheckValues(v *Values) error {
+	for _, f := range [...]Field{AmountCentis, AmountMinor} {
+		if s := v[f]; s != "" && !digits(s) {
+			return errors.New(FieldNames[f] + " must be an integer amount in minor units")
+		}
+	}
+	return nil
 }
 
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -216,6 +216,18 @@ func (v *Validator) add(path string, rule spec.Rule, msg string) {
 	v.out = append(v.out, Violation{Path: path, Rule: rule, Message: msg})
 }
 
+// addAt reports a violation of the field rel of the current scope,
+// rendering its path only when the report has room for it: past
+// MaxViolations a hostile body's violations are only counted, and must not
+// allocate a path each.
+func (v *Validator) addAt(rel string, rule spec.Rule, msg string) {
+	if len(v.out) >= MaxViolations {
+		v.add("", rule, msg)
+		return
+	}
+	v.add(v.at(rel), rule, msg)
+}
+
 // at renders the full path of a field of the current scope.
 func (v *Validator) at(rel string) string {
 	if len(v.path) == 0 {
@@ -306,7 +318,7 @@ func (v *Validator) walk(n *node, obj int32, vals []gjson.Result, offs []int32, 
 			bad[d] = true
 		}
 		if c.field < 0 {
-			v.add(v.at(c.path), spec.RuleType, "must be an object")
+			v.addAt(c.path, spec.RuleType, "must be an object")
 		} else {
 			bad[c.field] = false // its own type rule reports it
 		}
@@ -334,14 +346,14 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bo
 			if c.then == spec.MustBeAbsent {
 				need = false
 				if has {
-					v.add(v.at(f.Path), spec.RuleConditional, "must not be present when "+c.text)
+					v.addAt(f.Path, spec.RuleConditional, "must not be present when "+c.text)
 					has = false // do not also check its value
 				}
 				condSaid = true
 				break
 			}
 			if !has {
-				v.add(v.at(f.Path), spec.RuleConditional, "is required when "+c.text)
+				v.addAt(f.Path, spec.RuleConditional, "is required when "+c.text)
 				condSaid = true
 				break
 			}
@@ -352,7 +364,7 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bo
 				if val.Exists() {
 					msg = "is required and must not be null"
 				}
-				v.add(v.at(f.Path), spec.RuleRequired, msg)
+				v.addAt(f.Path, spec.RuleRequired, msg)
 			}
 			continue
 		}
@@ -370,9 +382,9 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bo
 		}
 		switch {
 		case n == 0 && g.kind != spec.AtMostOne:
-			v.add(v.at(g.path), spec.RuleOneOf, "one of "+g.names+" is required")
+			v.addAt(g.path, spec.RuleOneOf, "one of "+g.names+" is required")
 		case n > 1 && g.kind != spec.AtLeastOne:
-			v.add(v.at(cs.fields[second].Path), spec.RuleOneOf, "only one of "+g.names+" may be present")
+			v.addAt(cs.fields[second].Path, spec.RuleOneOf, "only one of "+g.names+" may be present")
 		}
 	}
 	for k := range cs.checks {
@@ -389,7 +401,7 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bo
 			if rule == "" {
 				rule = spec.RuleRange
 			}
-			v.add(v.at(p), rule, msg)
+			v.addAt(p, rule, msg)
 		}
 	}
 }
@@ -438,17 +450,17 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 	switch f.Kind {
 	case spec.String:
 		if val.Type != gjson.String {
-			v.add(v.at(rel), spec.RuleType, "must be a string")
+			v.addAt(rel, spec.RuleType, "must be a string")
 			return
 		}
 	case spec.Integer:
 		if val.Type != gjson.Number || strings.ContainsAny(val.Raw, ".eE") {
-			v.add(v.at(rel), spec.RuleType, "must be an integer")
+			v.addAt(rel, spec.RuleType, "must be an integer")
 			return
 		}
 		n, err := strconv.ParseInt(val.Raw, 10, 64)
 		if err != nil {
-			v.add(v.at(rel), spec.RuleRange, "is out of the 64-bit integer range")
+			v.addAt(rel, spec.RuleRange, "is out of the 64-bit integer range")
 			return
 		}
 		// Compare as integers: as a float64, 2^53+1 rounds to 2^53 and
@@ -459,7 +471,7 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 		return
 	case spec.Number:
 		if val.Type != gjson.Number {
-			v.add(v.at(rel), spec.RuleType, "must be a number")
+			v.addAt(rel, spec.RuleType, "must be a number")
 			return
 		}
 		num, isNum = val.Num, true
@@ -470,27 +482,27 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 		case gjson.String:
 			n, ok := decimal(val.Str)
 			if !ok {
-				v.add(v.at(rel), spec.RuleType, "must be a number or a decimal string")
+				v.addAt(rel, spec.RuleType, "must be a number or a decimal string")
 				return
 			}
 			num, isNum = n, true
 		default:
-			v.add(v.at(rel), spec.RuleType, "must be a number or a decimal string")
+			v.addAt(rel, spec.RuleType, "must be a number or a decimal string")
 			return
 		}
 	case spec.Boolean:
 		if val.Type != gjson.True && val.Type != gjson.False {
-			v.add(v.at(rel), spec.RuleType, "must be true or false")
+			v.addAt(rel, spec.RuleType, "must be true or false")
 		}
 		return
 	case spec.Object:
 		if !val.IsObject() {
-			v.add(v.at(rel), spec.RuleType, "must be an object")
+			v.addAt(rel, spec.RuleType, "must be an object")
 		}
 		return
 	case spec.Array:
 		if !val.IsArray() {
-			v.add(v.at(rel), spec.RuleType, "must be an array")
+			v.addAt(rel, spec.RuleType, "must be an array")
 			return
 		}
 		v.array(f, items, rel, off)
@@ -500,7 +512,7 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 	}
 	if isNum {
 		if math.IsInf(num, 0) || math.IsNaN(num) {
-			v.add(v.at(rel), spec.RuleRange, "must be a finite number")
+			v.addAt(rel, spec.RuleRange, "must be a finite number")
 			return
 		}
 		v.bounds(f, rel, num)
@@ -513,7 +525,7 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 			n = utf8.RuneCountInString(s)
 		}
 		if n < f.MinLen || (f.MaxLen > 0 && n > f.MaxLen) {
-			v.add(v.at(rel), spec.RuleLength, lengthMsg(f.MinLen, f.MaxLen, n, "characters"))
+			v.addAt(rel, spec.RuleLength, lengthMsg(f.MinLen, f.MaxLen, n, "characters"))
 			return
 		}
 	}
@@ -526,12 +538,12 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 			}
 		}
 		if !ok {
-			v.add(v.at(rel), spec.RuleEnum, "must be one of "+strings.Join(f.Enum, ", "))
+			v.addAt(rel, spec.RuleEnum, "must be one of "+strings.Join(f.Enum, ", "))
 			return
 		}
 	}
 	if f.Format != nil && !f.Format.Match(s) {
-		v.add(v.at(rel), spec.RulePattern, f.Format.Hint)
+		v.addAt(rel, spec.RulePattern, f.Format.Hint)
 	}
 }
 
@@ -605,7 +617,7 @@ func (v *Validator) boundsMsg(f *spec.Field, rel string) {
 		}
 		b.WriteString(fmtNum(f.Max))
 	}
-	v.add(v.at(rel), spec.RuleRange, b.String())
+	v.addAt(rel, spec.RuleRange, b.String())
 }
 
 func fmtNum(f float64) string {
@@ -637,7 +649,7 @@ func (v *Validator) array(f *spec.Field, items *scope, rel string, arr int32) {
 		n++
 	}
 	if n < f.MinItems || (f.MaxItems > 0 && n > f.MaxItems) {
-		v.add(v.at(rel), spec.RuleLength, lengthMsg(f.MinItems, f.MaxItems, n, "elements"))
+		v.addAt(rel, spec.RuleLength, lengthMsg(f.MinItems, f.MaxItems, n, "elements"))
 	}
 	if items == nil {
 		return
@@ -660,8 +672,9 @@ func (v *Validator) elements(items *scope, arr int32) {
 		n++
 		switch {
 		case items.scalar && b[i] == 'n':
-			v.add(v.at(""), spec.RuleType, "must not be null")
+			v.addAt("", spec.RuleType, "must not be null")
 			end = jsonscan.Skip(b, i)
+			continue // as before: past the report's limit, still counted
 		case items.scalar:
 			var p jsonscan.Plain
 			end, p = jsonscan.SkipValue(b, i)
@@ -670,8 +683,9 @@ func (v *Validator) elements(items *scope, arr int32) {
 			v.value(items.fields[0], items.items[0], "", &v.vals[base], int32(i), p)
 			v.pop(base)
 		case b[i] != '{':
-			v.add(v.at(""), spec.RuleType, "must be an object")
+			v.addAt("", spec.RuleType, "must be an object")
 			end = jsonscan.Skip(b, i)
+			continue
 		default:
 			end = int(v.scope(items, int32(i)))
 		}

@@ -311,4 +311,9 @@ func TestViolationsAreCapped(t *testing.T) {
 	if !strings.Contains(last.Message, "more violations not listed") || last.Rule != spec.RuleType {
 		t.Fatalf("last violation %+v", last)
 	}
+	// The elements past the limit are still counted (not objects here).
+	r, _ = validate.Validate("smarts.product-search-name.response", []byte("["+strings.Repeat("1,", 104)+"1]"))
+	if last := r.Violations[len(r.Violations)-1]; last.Message != "5 more violations not listed (the first 100 are)" {
+		t.Fatalf("105 bad elements: last violation %+v", last)
+	}
 }

@@ -55,6 +55,11 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime, on *atomic.Bool) er
 	return err
 }
 
+// maxHostDepth bounds the nesting the host scans for a guest: the scan
+// recurses, and the proxy's stack is not the guest's to exhaust (the core
+// asks for jsonscan.DefaultMaxDepth, 64).
+const maxHostDepth = 1024
+
 // hostCalls counts the primitives answered, for tests.
 var hostCalls atomic.Int64
 
@@ -65,7 +70,7 @@ func hostCheckJSON(on *atomic.Bool, mod api.Module, ptr, n, maxDepth uint32) uin
 		return checkNotProvided
 	}
 	b, ok := mod.Memory().Read(ptr, n) // a view of guest memory, not a copy
-	if !ok || maxDepth == 0 {
+	if !ok || maxDepth == 0 || maxDepth > maxHostDepth {
 		return checkNotProvided
 	}
 	hostCalls.Add(1)

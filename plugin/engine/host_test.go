@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
 	kwasm "github.com/kassa-edge/kassa/wasm"
 )
@@ -47,4 +49,21 @@ func TestHostPrimitives(t *testing.T) {
 	// An invalid body: the host says "invalid", the guest scans for the
 	// error's details; both engines agree with the native core.
 	checkSame(t, FuncValidate, "payneteasy.check-sale", []byte(`{"a":1,"a":2}`))
+}
+
+// TestSignValuesRefusesBadAmounts: an amount that is not digits is refused
+// by every engine alike, as in the JSON and binary forms.
+func TestSignValuesRefusesBadAmounts(t *testing.T) {
+	ctx := context.Background()
+	for _, amt := range []string{"-5", "12.5", "1e3", " 1", "１"} {
+		v := checkSaleValues
+		v[sign.AmountCentis] = amt
+		for _, e := range []Engine{sharedN, sharedW, sharedP} {
+			_, err := e.SignValues(ctx, "dapi.initiate-sale", checkSaleKey, &v)
+			var ce *CoreError
+			if !errors.As(err, &ce) || ce.Message != "amountCentis must be an integer amount in minor units" {
+				t.Errorf("%s: amountCentis %q: %v", e.Name(), amt, err)
+			}
+		}
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/kassa-edge/kassa/core"
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/validate"
 	kwasm "github.com/kassa-edge/kassa/wasm"
@@ -49,7 +50,8 @@ type WasmConfig struct {
 	// (kassa_host.check_json and hmac_sha1, plugin/engine/host.go): the
 	// guest computes everything itself, as in a browser. For tests and
 	// benchmarks; a module other than the embedded one always runs so,
-	// because only the embedded module is known to have this host's rules.
+	// because only the embedded module is known to have this host's rules
+	// (and the embedded one too if its kassa_version is not core.Version).
 	PureGuest bool
 	// Observe, if set, is called after every Validate, ValidateQuery,
 	// Sign, SignValues, StringToSign and Raw call with the function's
@@ -317,6 +319,11 @@ func newWasm(ctx context.Context, comp *Compiled, cfg WasmConfig, track func(*in
 		return nil, err
 	}
 	w.version, w.endpoints = string(version), endpoints
+	if w.version != core.Version {
+		// Not this host's rules after all (a kassa.wasm left behind by a
+		// change to the core): the guest computes everything itself.
+		w.comp.c.host.Store(false)
+	}
 	w.put(in)
 	return w, nil
 }
