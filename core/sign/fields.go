@@ -65,12 +65,9 @@ func (p *Parser) Parse(body []byte, v *Values) (controlKey string, err error) {
 		if !ok {
 			return "", errors.New("unknown field " + strconv.Quote(name))
 		}
-		if (f == AmountCentis || f == AmountMinor) && s != "" && !digits(s) {
-			return "", errors.New(name + " must be an integer amount in minor units")
-		}
 		v[f] = s
 	}
-	return controlKey, nil
+	return controlKey, CheckValues(v)
 }
 
 func digits(s string) bool {

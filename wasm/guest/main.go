@@ -123,16 +123,22 @@ func kassaEndpoints() uint64 { return pack(endpoints) }
 
 var endpoints = core.Endpoints()
 
+// call runs one of the core's functions on a name (an endpoint or an
+// operation) and an input, both given as regions of live buffers.
+func call(namePtr, nameLen, inPtr, inLen uint32, fn func(*core.Core, string, []byte) []byte) uint64 {
+	name, ok1 := text(namePtr, nameLen)
+	in, ok2 := region(inPtr, inLen)
+	if !ok1 || !ok2 {
+		return pack(errBuffer)
+	}
+	return settle(fn(c, name, in))
+}
+
 // kassa_validate validates a body as an endpoint.
 //
 //go:wasmexport kassa_validate
 func kassaValidate(idPtr, idLen, bodyPtr, bodyLen uint32) uint64 {
-	id, ok1 := text(idPtr, idLen)
-	body, ok2 := region(bodyPtr, bodyLen)
-	if !ok1 || !ok2 {
-		return pack(errBuffer)
-	}
-	return settle(c.Validate(id, body))
+	return call(idPtr, idLen, bodyPtr, bodyLen, (*core.Core).Validate)
 }
 
 // kassa_validate_query validates a raw query string as an endpoint's
@@ -140,24 +146,14 @@ func kassaValidate(idPtr, idLen, bodyPtr, bodyLen uint32) uint64 {
 //
 //go:wasmexport kassa_validate_query
 func kassaValidateQuery(idPtr, idLen, qPtr, qLen uint32) uint64 {
-	id, ok1 := text(idPtr, idLen)
-	q, ok2 := region(qPtr, qLen)
-	if !ok1 || !ok2 {
-		return pack(errBuffer)
-	}
-	return settle(c.ValidateQuery(id, q))
+	return call(idPtr, idLen, qPtr, qLen, (*core.Core).ValidateQuery)
 }
 
 // kassa_sign signs a JSON object of fields with an operation.
 //
 //go:wasmexport kassa_sign
 func kassaSign(opPtr, opLen, fPtr, fLen uint32) uint64 {
-	op, ok1 := text(opPtr, opLen)
-	f, ok2 := region(fPtr, fLen)
-	if !ok1 || !ok2 {
-		return pack(errBuffer)
-	}
-	return settle(c.Sign(op, f))
+	return call(opPtr, opLen, fPtr, fLen, (*core.Core).Sign)
 }
 
 // kassa_sign_binary signs fields in sign's binary form (see
@@ -165,22 +161,12 @@ func kassaSign(opPtr, opLen, fPtr, fLen uint32) uint64 {
 //
 //go:wasmexport kassa_sign_binary
 func kassaSignBinary(opPtr, opLen, fPtr, fLen uint32) uint64 {
-	op, ok1 := text(opPtr, opLen)
-	f, ok2 := region(fPtr, fLen)
-	if !ok1 || !ok2 {
-		return pack(errBuffer)
-	}
-	return settle(c.SignBinary(op, f))
+	return call(opPtr, opLen, fPtr, fLen, (*core.Core).SignBinary)
 }
 
 // kassa_string_to_sign returns an operation's string to sign.
 //
 //go:wasmexport kassa_string_to_sign
 func kassaStringToSign(opPtr, opLen, fPtr, fLen uint32) uint64 {
-	op, ok1 := text(opPtr, opLen)
-	f, ok2 := region(fPtr, fLen)
-	if !ok1 || !ok2 {
-		return pack(errBuffer)
-	}
-	return settle(c.StringToSign(op, f))
+	return call(opPtr, opLen, fPtr, fLen, (*core.Core).StringToSign)
 }
