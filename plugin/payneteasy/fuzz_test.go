@@ -43,14 +43,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/kassa-edge/kassa/core/spec"
 	_ "github.com/kassa-edge/kassa/plugin"
-	kapp "github.com/kassa-edge/kassa/plugin/app"
+	"github.com/kassa-edge/kassa/plugin/internal/fuzzcaddy"
 	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store"
 	"github.com/kassa-edge/kassa/plugin/store/storetest"
@@ -120,27 +119,8 @@ func fzStartCaddy(f *testing.F, caddyfile string, env map[string]string) *fzCadd
 	for _, w := range warns {
 		f.Logf("adapt warning: %s", w.Message)
 	}
-	if err := caddy.Load(cfg, true); err != nil {
-		f.Fatalf("caddy.Load: %v", err)
-	}
-	f.Cleanup(func() { caddy.Stop() })
-	ctx := caddy.ActiveContext()
-	httpApp, err := ctx.App("http")
-	if err != nil {
-		f.Fatal(err)
-	}
-	kassaApp, err := ctx.App("kassa")
-	if err != nil {
-		f.Fatal(err)
-	}
-	servers := httpApp.(*caddyhttp.App).Servers
-	if len(servers) != 1 {
-		f.Fatalf("want one HTTP server, got %d", len(servers))
-	}
-	c := &fzCaddy{st: kassaApp.(*kapp.App).Store()}
-	for _, s := range servers {
-		c.srv = s
-	}
+	c := &fzCaddy{}
+	c.srv, c.st = fuzzcaddy.Load(f, cfg)
 	return c
 }
 

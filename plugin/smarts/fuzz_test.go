@@ -10,9 +10,8 @@ package smarts
 // response validation is fuzzed too.
 //
 // This test is in package smarts (like the package's other tests), which
-// cannot import the plugin package (it imports smarts): fzHandler mirrors
-// plugin.Handler (http.handlers.kassa, which only hands requests to its
-// provider) and the config is JSON.
+// cannot import the plugin package (it imports smarts): package fuzzcaddy
+// stands in for plugin.Handler and runs the Caddy; the config is JSON.
 //
 // Seeds: every Smarts request endpoint's example from core/spec (node
 // calls and gateway calls). Run a fuzzing session with
@@ -48,12 +47,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/kassa-edge/kassa/core/spec"
-	kapp "github.com/kassa-edge/kassa/plugin/app"
+	"github.com/kassa-edge/kassa/plugin/internal/fuzzcaddy"
 	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
@@ -64,32 +61,6 @@ const (
 	fzAccessToken = "FZ-REAL-SMARTS-ACCESS-TOKEN-77d0"
 	fzBackendKey  = "fz-smarts-backend-key-e3a1"
 )
-
-// fzHandler mirrors plugin.Handler: the http.handlers.kassa module that
-// hands each request to its kassa.providers.* module.
-type fzHandler struct {
-	ProviderRaw json.RawMessage `json:"provider,omitempty" caddy:"namespace=kassa.providers inline_key=provider"`
-	provider    caddyhttp.MiddlewareHandler
-}
-
-func (fzHandler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.kassa", New: func() caddy.Module { return new(fzHandler) }}
-}
-
-func (h *fzHandler) Provision(ctx caddy.Context) error {
-	m, err := ctx.LoadModule(h, "ProviderRaw")
-	if err != nil {
-		return err
-	}
-	h.provider = m.(caddyhttp.MiddlewareHandler)
-	return nil
-}
-
-func (h *fzHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return h.provider.ServeHTTP(w, r, next)
-}
-
-var fzRegister sync.Once
 
 // fzParty is the merchant backend (answers set by the fuzz input) and the
 // Smarts gateway (always 200) in one loopback server.
@@ -135,7 +106,7 @@ func (p *fzParty) serve(w http.ResponseWriter, r *http.Request) {
 var fzMethods = []string{"POST", "GET", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"}
 
 func FuzzSmartsHTTP(f *testing.F) {
-	fzRegister.Do(func() { caddy.RegisterModule(fzHandler{}) })
+	fuzzcaddy.Register()
 	p := &fzParty{examples: map[string][]byte{"/node/health": []byte(`{"status":"UP"}`)}}
 	for _, ep := range spec.All() {
 		if ep.Provider == spec.Smarts && !ep.Response && ep.To == "node" {
@@ -185,21 +156,7 @@ func FuzzSmartsHTTP(f *testing.F) {
 		},
 	}
 	raw, _ := json.Marshal(cfg)
-	if err := caddy.Load(raw, true); err != nil {
-		f.Fatalf("caddy.Load: %v", err)
-	}
-	f.Cleanup(func() { caddy.Stop() })
-	actx := caddy.ActiveContext()
-	httpApp, err := actx.App("http")
-	if err != nil {
-		f.Fatal(err)
-	}
-	kassaApp, err := actx.App("kassa")
-	if err != nil {
-		f.Fatal(err)
-	}
-	srv := httpApp.(*caddyhttp.App).Servers["fz"]
-	st := kassaApp.(*kapp.App).Store()
+	srv, st := fuzzcaddy.Load(f, raw)
 	host := fmt.Sprintf("127.0.0.1:%d", port)
 
 	for _, ep := range spec.All() {

@@ -9,9 +9,8 @@ package voyado
 // answer to browser notifications (status and body).
 //
 // This test is in package voyado (like the package's other tests), which
-// cannot import the plugin package (it imports voyado): fzHandler mirrors
-// plugin.Handler (http.handlers.kassa, which only hands requests to its
-// provider) and the config is JSON.
+// cannot import the plugin package (it imports voyado): package fuzzcaddy
+// stands in for plugin.Handler and runs the Caddy; the config is JSON.
 //
 // Seeds: every Voyado endpoint's example from core/spec, with its query.
 // Run a fuzzing session with
@@ -46,12 +45,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/kassa-edge/kassa/core/spec"
-	kapp "github.com/kassa-edge/kassa/plugin/app"
+	"github.com/kassa-edge/kassa/plugin/internal/fuzzcaddy"
 	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store/storetest"
 )
@@ -60,32 +57,6 @@ const (
 	fzAPIKey     = "FZ-REAL-VOYADO-API-KEY-41c9d2"
 	fzBackendKey = "fz-voyado-backend-key-8e02"
 )
-
-// fzHandler mirrors plugin.Handler: the http.handlers.kassa module that
-// hands each request to its kassa.providers.* module.
-type fzHandler struct {
-	ProviderRaw json.RawMessage `json:"provider,omitempty" caddy:"namespace=kassa.providers inline_key=provider"`
-	provider    caddyhttp.MiddlewareHandler
-}
-
-func (fzHandler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.kassa", New: func() caddy.Module { return new(fzHandler) }}
-}
-
-func (h *fzHandler) Provision(ctx caddy.Context) error {
-	m, err := ctx.LoadModule(h, "ProviderRaw")
-	if err != nil {
-		return err
-	}
-	h.provider = m.(caddyhttp.MiddlewareHandler)
-	return nil
-}
-
-func (h *fzHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return h.provider.ServeHTTP(w, r, next)
-}
-
-var fzRegister sync.Once
 
 // fzCluster stands in for the cluster: the outbox's deliveries (with the
 // real key) get 204; browser forwards get the fuzz input's answer.
@@ -123,7 +94,7 @@ func (c *fzCluster) serve(w http.ResponseWriter, r *http.Request) {
 var fzMethods = []string{"POST", "OPTIONS", "GET", "PUT", "DELETE", "HEAD"}
 
 func FuzzVoyadoHTTP(f *testing.F) {
-	fzRegister.Do(func() { caddy.RegisterModule(fzHandler{}) })
+	fuzzcaddy.Register()
 	cl := &fzCluster{status: 204}
 	cl.srv = httptest.NewServer(http.HandlerFunc(cl.serve))
 	f.Cleanup(cl.srv.Close)
@@ -160,21 +131,7 @@ func FuzzVoyadoHTTP(f *testing.F) {
 		},
 	}
 	raw, _ := json.Marshal(cfg)
-	if err := caddy.Load(raw, true); err != nil {
-		f.Fatalf("caddy.Load: %v", err)
-	}
-	f.Cleanup(func() { caddy.Stop() })
-	actx := caddy.ActiveContext()
-	httpApp, err := actx.App("http")
-	if err != nil {
-		f.Fatal(err)
-	}
-	kassaApp, err := actx.App("kassa")
-	if err != nil {
-		f.Fatal(err)
-	}
-	srv := httpApp.(*caddyhttp.App).Servers["fz"]
-	st := kassaApp.(*kapp.App).Store()
+	srv, st := fuzzcaddy.Load(f, raw)
 	host := fmt.Sprintf("127.0.0.1:%d", port)
 
 	const v2q, sfq = "esales.market=SE&esales.customerKey=c-1&esales.sessionKey=s-1", "market=SE&customerKey=c-1&sessionKey=s-1"
