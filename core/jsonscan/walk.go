@@ -16,6 +16,10 @@ package jsonscan
 //
 // and an array's elements the same way, with val = i.
 
+// Root returns the offset of the value of a checked body: past its leading
+// whitespace.
+func Root(b string) int { return skipWS(b, 0) }
+
 // First returns the offset of the first member (its key's opening quote)
 // of the object, or of the first element of the array, that starts at i,
 // or -1 when it is empty.

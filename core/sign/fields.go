@@ -3,7 +3,6 @@ package sign
 import (
 	"errors"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -29,7 +28,7 @@ func (p *Parser) Parse(body []byte, v *Values) (controlKey string, err error) {
 		return "", errors.New("fields: " + e.Error())
 	}
 	text := unsafe.String(unsafe.SliceData(body), len(body))
-	obj := len(text) - len(strings.TrimLeft(text, " \t\r\n"))
+	obj := jsonscan.Root(text)
 	if text[obj] != '{' {
 		return "", errors.New("fields must be a JSON object")
 	}

@@ -150,7 +150,7 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 	// gjson and the walk read the body in place (no copy); values alias it
 	// for the duration of this call only.
 	v.body = unsafe.String(&body[0], len(body))
-	root := int32(skipWS(v.body))
+	root := int32(jsonscan.Root(v.body))
 	switch c.ep.Body {
 	case spec.JSONBody:
 		if v.body[root] != '{' {
@@ -167,14 +167,6 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 	}
 	v.body = ""
 	return v.result(), nil
-}
-
-func skipWS(b string) int {
-	i := 0
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // unescaped returns key decoded when it has escapes; the result is valid
