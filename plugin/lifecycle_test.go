@@ -2,8 +2,6 @@ package kassa_test
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"net/http"
 	"os"
 	"regexp"
@@ -56,13 +54,9 @@ func exercise(t testing.TB, url string) {
 	// idempotent requests), so start on fresh connections.
 	http.DefaultClient.CloseIdleConnections()
 	for i := 0; i < 20; i++ {
-		resp, err := http.Post(url+"/pne/sale/x/check", "application/json", strings.NewReader(`{"session":{}}`))
-		if err != nil && errors.Is(err, io.EOF) {
-			// The old server may still accept on the shared listener
-			// right after a reload, then close the connection: resend.
-			http.DefaultClient.CloseIdleConnections()
-			resp, err = http.Post(url+"/pne/sale/x/check", "application/json", strings.NewReader(`{"session":{}}`))
-		}
+		req, _ := http.NewRequest(http.MethodPost, url+"/pne/sale/x/check", strings.NewReader(`{"session":{}}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := testenv.Do(http.DefaultClient, req)
 		if err != nil {
 			t.Fatal(err)
 		}

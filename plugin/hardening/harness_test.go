@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -837,19 +836,12 @@ func callbackQuery(status, orderID, clientOrderID string) string {
 		status, orderID, clientOrderID, clientOrderID, classicControl(status, orderID, clientOrderID))
 }
 
-func dapiSign(parts ...string) string {
-	key, err := hex.DecodeString(strings.ReplaceAll(controlKey, "-", ""))
-	if err != nil {
-		panic(err)
-	}
-	m := hmac.New(sha1.New, key)
-	m.Write([]byte(strings.Join(parts, "")))
-	return strings.ToUpper(hex.EncodeToString(m.Sum(nil)))
-}
+// dapiSign and classicControl are the spec's recipes (testenv) with this
+// suite's control key.
+func dapiSign(parts ...string) string { return testenv.DAPISign(controlKey, parts...) }
 
 func classicControl(status, orderID, clientOrderID string) string {
-	h := sha1.Sum([]byte(status + orderID + clientOrderID + controlKey))
-	return hex.EncodeToString(h[:])
+	return testenv.ClassicControl(controlKey, status, orderID, clientOrderID)
 }
 
 const (

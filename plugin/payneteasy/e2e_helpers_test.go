@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -47,28 +46,15 @@ const endpointID = "1111"
 // ---------------------------------------------------------------------------
 // Signature recipes, from the spec only.
 
-// dapiSign is PROVIDERS.md 1.2: HMAC-SHA1 keyed with the hex-decoded control
-// key (dashes removed) over the plain concatenation, upper-case hex.
-func dapiSign(parts ...string) string {
-	key, err := hex.DecodeString(strings.ReplaceAll(controlKey, "-", ""))
-	if err != nil {
-		panic(err)
-	}
-	m := hmac.New(sha1.New, key)
-	m.Write([]byte(strings.Join(parts, "")))
-	return strings.ToUpper(hex.EncodeToString(m.Sum(nil)))
-}
+// dapiSign and classicControl are the spec's recipes (testenv) with this
+// file's control key.
+func dapiSign(parts ...string) string { return testenv.DAPISign(controlKey, parts...) }
 
-// classicControl is PROVIDERS.md 1.6: lower-case hex SHA-1 of status +
-// orderid + client_orderid + the control key as text, dashes kept.
 func classicControl(status, orderID, clientOrderID string) string {
-	return sha1Hex(status + orderID + clientOrderID + controlKey)
+	return testenv.ClassicControl(controlKey, status, orderID, clientOrderID)
 }
 
-func sha1Hex(s string) string {
-	h := sha1.Sum([]byte(s))
-	return hex.EncodeToString(h[:])
-}
+func sha1Hex(s string) string { return testenv.SHA1Hex(s) }
 
 // webhookSig is the Standard Webhooks v1 signature (INTERFACE.md 3).
 func webhookSig(key []byte, id, ts string, body []byte) string {
@@ -152,7 +138,7 @@ func do(t testing.TB, method, url, contentType string, body []byte) reply {
 
 func doReq(t testing.TB, req *http.Request) reply {
 	t.Helper()
-	resp, err := client.Do(req)
+	resp, err := testenv.Do(client, req) // resends once after an unanswered close (reloads)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}

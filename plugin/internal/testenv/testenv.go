@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -303,3 +305,26 @@ func (in *Instance) Reload() error {
 
 // PID returns the process id.
 func (in *Instance) PID() int { return in.cmd.Process.Pid }
+
+// Do sends req, and sends it once more if the connection closed before any
+// answer (io.EOF). Right after a reload the old server can still accept a
+// connection and then close it unanswered (Caddy stops accepting "unless
+// the scheduler pauses it right before Shutdown", caddyhttp.App.Stop), and
+// Go's client resends only idempotent requests by itself. A real client
+// (the gateway, a browser) retries too; a server that is really down fails
+// the second attempt as well.
+func Do(client *http.Client, req *http.Request) (*http.Response, error) {
+	resp, err := client.Do(req)
+	if err == nil || !errors.Is(err, io.EOF) || (req.Body != nil && req.GetBody == nil) {
+		return resp, err
+	}
+	if req.GetBody != nil {
+		body, berr := req.GetBody()
+		if berr != nil {
+			return nil, err
+		}
+		req.Body = body
+	}
+	client.CloseIdleConnections()
+	return client.Do(req)
+}
