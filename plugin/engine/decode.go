@@ -70,15 +70,14 @@ func decodeResult(out []byte) (validate.Result, error) {
 
 // decodeSignature decodes a Sign answer.
 func decodeSignature(out []byte) (Signature, error) {
-	if err := coreError(out); err != nil {
+	s, err := decodeSignatureOnly(out)
+	if err != nil {
+		return s, err
+	}
+	if s.StringToSign, err = decodeStringToSign(out); err != nil {
 		return Signature{}, err
 	}
-	sig := gjson.GetBytes(out, "signature")
-	sts := gjson.GetBytes(out, "stringToSign")
-	if sig.Type != gjson.String || sts.Type != gjson.String {
-		return Signature{}, errMalformed
-	}
-	return Signature{Value: sig.Str, StringToSign: sts.Str}, nil
+	return s, nil
 }
 
 // decodeSignatureOnly decodes a SignBinary or SignValues answer, which
