@@ -60,7 +60,7 @@ func jwalk(b string, i int) (int, int) {
 	for j := jsonscan.First(b, i); j >= 0; j = jsonscan.Next(b, end) {
 		val := j
 		if b[i] == '{' {
-			_, _, val = jsonscan.Member(b, j)
+			_, _, _, val = jsonscan.Member(b, j)
 		}
 		var m int
 		m, end = jwalk(b, val)

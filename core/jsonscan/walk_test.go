@@ -20,10 +20,13 @@ func walkDump(t *testing.T, b string, i int, out *strings.Builder) int {
 			val := j
 			if obj {
 				var key string
+				var w uint64
 				var esc bool
-				key, esc, val = Member(b, j)
+				key, w, esc, val = Member(b, j)
 				if esc {
 					key = string(Unescape(nil, []byte(key)))
+				} else if w != Word(key) {
+					t.Fatalf("%q: Member at %d: word %#x, want Word(%q) = %#x", b, j, w, key, Word(key))
 				}
 				out.WriteString(key + "=")
 			}
@@ -49,6 +52,11 @@ func walkDump(t *testing.T, b string, i int, out *strings.Builder) int {
 			if b[j] >= 0x80 {
 				want |= NonASCII
 			}
+		}
+	}
+	if b[i] == '"' {
+		if end3, p3 := SkipString(b, i); end3 != end2 || p3 != p {
+			t.Fatalf("%q: SkipString at %d = %d, %b; SkipValue %d, %b", b, i, end3, p3, end2, p)
 		}
 	}
 	if end2 != end || p != want {

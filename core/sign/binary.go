@@ -58,7 +58,7 @@ var errTruncated = errors.New("fields: truncated binary record")
 // ("" if absent). The strings alias in (no copy), as Parse's alias its body.
 func ParseBinary(in []byte, v *Values) (controlKey string, err error) {
 	*v = Values{}
-	var seen [NumFields + 1]bool
+	var seen uint32 // one bit per tag, the key's at NumFields
 	for len(in) > 0 {
 		if len(in) < 5 {
 			return "", errTruncated
@@ -75,10 +75,10 @@ func ParseBinary(in []byte, v *Values) (controlKey string, err error) {
 		} else if i >= int(NumFields) {
 			return "", errors.New("fields: unknown binary tag " + strconv.Itoa(i))
 		}
-		if seen[i] {
+		if seen&(1<<i) != 0 {
 			return "", errors.New("fields: binary tag " + strconv.Itoa(int(tag)) + " given twice")
 		}
-		seen[i] = true
+		seen |= 1 << i
 		if tag == KeyTag {
 			controlKey = s
 			continue

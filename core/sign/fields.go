@@ -37,7 +37,7 @@ func (p *Parser) Parse(body []byte, v *Values) (controlKey string, err error) {
 	// gjson.Result it copies is a memmove call.)
 	end := obj + 1
 	for i := jsonscan.First(text, obj); i >= 0; i = jsonscan.Next(text, end) {
-		name, esc, val := jsonscan.Member(text, i)
+		name, _, esc, val := jsonscan.Member(text, i)
 		end = jsonscan.Skip(text, val)
 		if esc {
 			name = string(jsonscan.Unescape(nil, []byte(name)))

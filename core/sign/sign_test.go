@@ -242,3 +242,23 @@ func TestKeyBufferReuse(t *testing.T) {
 }
 
 func unsafeString(b []byte) string { return unsafe.String(&b[0], len(b)) }
+
+// TestEncodeHex checks the word-at-a-time hex encoder against
+// encoding/hex on every byte value in every position, in both cases.
+func TestEncodeHex(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		var src [sha1Size]byte
+		for i := range src {
+			src[i] = byte(b + 37*i)
+		}
+		var dst [2 * sha1Size]byte
+		encodeHex(&dst, &src, lowerHex)
+		if want := hex.EncodeToString(src[:]); string(dst[:]) != want {
+			t.Fatalf("lower %x: got %s", src, dst)
+		}
+		encodeHex(&dst, &src, upperHex)
+		if want := strings.ToUpper(hex.EncodeToString(src[:])); string(dst[:]) != want {
+			t.Fatalf("upper %x: got %s", src, dst)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package validate
 import (
 	"strings"
 
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/spec"
 )
 
@@ -13,20 +14,42 @@ import (
 // node is one step of a dotted path inside a scope.
 type node struct {
 	key      string
+	word     uint64 // jsonscan.Word(key)
+	tail     uint64 // jsonscan.Tail(key) if longer than 8 bytes, else 0
 	path     string // relative path of this node within the scope
 	field    int    // index of the field ending here, or -1
 	children []*node
-	desc     []int // indices of all fields at or below this node
+	desc     uint64 // the fields at or below this node, one bit each
 }
 
-func (n *node) child(key string) *node {
+// child returns the child for key, whose word is w (jsonscan.Word). Keys
+// are compared as words (jsonscan.Word and Tail, enough up to 16 bytes):
+// under wasm a string comparison is a call.
+func (n *node) child(key string, w uint64) *node {
+	var tail uint64
+	if len(key) > 8 {
+		tail = jsonscan.Tail(key)
+	}
 	for _, c := range n.children {
-		if c.key == key {
+		if c.word == w && c.tail == tail && len(c.key) == len(key) && (len(key) <= 16 || c.key == key) {
 			return c
 		}
 	}
 	return nil
 }
+
+// newNode returns a node for key.
+func newNode(key, path string) *node {
+	n := &node{key: key, word: jsonscan.Word(key), path: path, field: -1}
+	if len(key) > 8 {
+		n.tail = jsonscan.Tail(key)
+	}
+	return n
+}
+
+// maxFields bounds a scope's fields: the validator keeps which fields it
+// found in one 64-bit mask per scope. The largest scope has 41.
+const maxFields = 64
 
 type cond struct {
 	field int // the field the condition looks at
@@ -72,11 +95,14 @@ func compileEndpoint(ep *spec.Endpoint) *compiled {
 func compileScope(where string, s *spec.Scope) *scope {
 	cs := &scope{
 		fields: s.Fields,
-		root:   &node{field: -1},
+		root:   newNode("", ""),
 		conds:  make([][]cond, len(s.Fields)),
 		items:  make([]*scope, len(s.Fields)),
 		checks: s.Checks,
 		index:  make(map[string]int, len(s.Fields)),
+	}
+	if len(s.Fields) > maxFields {
+		panic("validate: " + where + ": more than 64 fields in one scope")
 	}
 	if len(s.Fields) == 1 && s.Fields[0].Path == "" {
 		cs.scalar = true
@@ -93,19 +119,19 @@ func compileScope(where string, s *spec.Scope) *scope {
 			continue
 		}
 		n := cs.root
-		n.desc = append(n.desc, i)
+		n.desc |= 1 << i
 		for _, key := range strings.Split(f.Path, ".") {
-			next := n.child(key)
+			next := n.child(key, jsonscan.Word(key))
 			if next == nil {
 				p := key
 				if n.path != "" {
 					p = n.path + "." + key
 				}
-				next = &node{key: key, path: p, field: -1}
+				next = newNode(key, p)
 				n.children = append(n.children, next)
 			}
 			n = next
-			n.desc = append(n.desc, i)
+			n.desc |= 1 << i
 		}
 		n.field = i
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/spec"
 )
 
@@ -43,21 +44,22 @@ func (v *Validator) ValidateQuery(id, rawQuery string) (Result, error) {
 	}
 	cs := c.query
 	base := v.push(len(cs.fields))
-	vals, offs, bad := v.vals[base:], v.offs[base:], v.bad[base:]
+	fr := frame{s: v.slots[base:]}
 	for _, p := range v.query {
 		i, ok := cs.index[p.key]
 		if !ok {
 			continue
 		}
-		if vals[i].Exists() {
+		if fr.found&(1<<i) != 0 {
 			v.add(p.key, spec.RuleType, "is given more than once")
-			bad[i] = true
+			fr.bad |= 1 << i
 			continue
 		}
 		// A query value is a string; present it to the rules as one.
-		vals[i] = gjson.Result{Type: gjson.String, Str: p.value, Raw: `""`}
+		fr.s[i] = slot{val: gjson.Result{Type: gjson.String, Str: p.value, Raw: `""`}, plain: jsonscan.NonASCII}
+		fr.found |= 1 << i
 	}
-	v.rules(cs, vals, offs, bad, v.plain[base:])
+	v.rules(cs, &fr)
 	v.pop(base)
 	return v.result(), nil
 }

@@ -72,7 +72,7 @@ func lookup(id string) (*compiled, error) {
 // instance in the proxy) validates the same few endpoints over and over,
 // and under wasm a string comparison is cheaper than a map's hash.
 func (v *Validator) lookup(id string) (*compiled, error) {
-	if v.last != nil && v.last.ep.ID == id {
+	if v.last != nil && jsonscan.Equal(v.last.ep.ID, id) {
 		return v.last, nil
 	}
 	c, err := lookup(id)
@@ -85,14 +85,11 @@ func (v *Validator) lookup(id string) (*compiled, error) {
 // Validator validates bodies, reusing memory between calls.
 type Validator struct {
 	scan  jsonscan.Scanner
-	body  string           // the body being validated
-	vals  []gjson.Result   // field values of the scopes being validated (a stack)
-	offs  []int32          // per value: its offset in body, or -1 (query values)
-	bad   []bool           // per value: a parent had the wrong type, so do not report it missing
-	plain []jsonscan.Plain // per value: what a string value contains (NonASCII when unknown)
-	kbuf  []byte           // an unescaped key
-	last  *compiled        // the endpoint of the last call
-	path  []byte           // prefix of the scope being validated
+	body  string    // the body being validated
+	slots []slot    // the fields of the scopes being validated (a stack)
+	kbuf  []byte    // an unescaped key
+	last  *compiled // the endpoint of the last call
+	path  []byte    // prefix of the scope being validated
 	out   []Violation
 	query []qpair
 	more  int       // violations found past MaxViolations
@@ -169,12 +166,9 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 	return v.result(), nil
 }
 
-// unescaped returns key decoded when it has escapes; the result is valid
-// until the next call.
-func (v *Validator) unescaped(key string, esc bool) string {
-	if !esc {
-		return key
-	}
+// unescape returns a key with escapes decoded; the result is valid until
+// the next call.
+func (v *Validator) unescape(key string) string {
 	v.kbuf = jsonscan.Unescape(v.kbuf[:0], []byte(key))
 	return unsafe.String(unsafe.SliceData(v.kbuf), len(v.kbuf))
 }
@@ -231,20 +225,31 @@ func (v *Validator) at(rel string) string {
 	return string(v.path) + rel
 }
 
-// push adds n empty value slots for a scope and returns the first.
+// slot is what the walk found of one field: its value as gjson reads it,
+// its offset in the body (an array's elements are walked from it) and what
+// a string value contains.
+type slot struct {
+	val   gjson.Result
+	off   int32
+	plain jsonscan.Plain
+}
+
+// frame is the scope being validated: a slot per field, valid only where
+// its bit in found is set (so that a frame needs no clearing, which under
+// wasm is a loop of stores per scope).
+type frame struct {
+	s     []slot
+	found uint64 // fields given in the body, null included
+	bad   uint64 // fields below a parent of the wrong type: not reported missing
+}
+
+// has reports whether field i is given and not null.
+func (fr *frame) has(i int) bool { return fr.found&(1<<i) != 0 && fr.s[i].val.Type != gjson.Null }
+
+// push adds n slots for a scope and returns the first.
 func (v *Validator) push(n int) (base int) {
-	base = len(v.vals)
-	v.vals = slices.Grow(v.vals, n)[:base+n]
-	v.offs = slices.Grow(v.offs, n)[:base+n]
-	v.bad = slices.Grow(v.bad, n)[:base+n]
-	v.plain = slices.Grow(v.plain, n)[:base+n]
-	for i := base; i < base+n; i++ {
-		// Field by field: zeroing the 80-byte Result whole is a call
-		// under wasm. An absent value is Null with no Raw (not Exists).
-		r := &v.vals[i]
-		r.Type, r.Raw, r.Str = gjson.Null, "", ""
-		v.offs[i], v.bad[i], v.plain[i] = -1, false, jsonscan.NonASCII
-	}
+	base = len(v.slots)
+	v.slots = slices.Grow(v.slots, n)[:base+n]
 	return base
 }
 
@@ -260,79 +265,97 @@ func read(r *gjson.Result, raw string, p jsonscan.Plain) {
 	*r = gjson.Parse(raw)
 }
 
-func (v *Validator) pop(base int) {
-	v.vals, v.offs, v.bad, v.plain = v.vals[:base], v.offs[:base], v.bad[:base], v.plain[:base]
-}
+func (v *Validator) pop(base int) { v.slots = v.slots[:base] }
 
 // scope validates the object at offset obj against cs and returns the
 // offset just after it.
 func (v *Validator) scope(cs *scope, obj int32) int32 {
 	base := v.push(len(cs.fields))
-	vals, offs, bad := v.vals[base:], v.offs[base:], v.bad[base:]
-	end := v.walk(cs.root, obj, vals, offs, bad, v.plain[base:])
-	v.rules(cs, vals, offs, bad, v.plain[base:])
+	fr := frame{s: v.slots[base:]}
+	end := v.walk(cs.root, obj, &fr)
+	v.rules(cs, &fr)
 	v.pop(base)
 	return end
 }
 
 // walk records the values of the fields below n found in the object at
 // offset obj, and returns the offset just after the object.
-func (v *Validator) walk(n *node, obj int32, vals []gjson.Result, offs []int32, bad []bool, plain []jsonscan.Plain) int32 {
+func (v *Validator) walk(n *node, obj int32, fr *frame) int32 {
 	b := v.body
 	end := int(obj) + 1
-	for i := jsonscan.First(b, int(obj)); i >= 0; i = jsonscan.Next(b, end) {
-		key, esc, val := jsonscan.Member(b, i)
-		c := n.child(v.unescaped(key, esc))
-		switch {
+	for i := jsonscan.First(b, int(obj)); i >= 0; {
+		key, w, esc, val := jsonscan.Member(b, i)
+		if esc {
+			key = v.unescape(key)
+			w = jsonscan.Word(key)
+		}
+		switch c := n.child(key, w); {
 		case c == nil: // unknown fields are accepted
 			end = jsonscan.Skip(b, val)
-			continue
-		case len(c.children) > 0 && b[val] == '{':
-			end = int(v.walk(c, int32(val), vals, offs, bad, plain))
+		case c.children != nil && b[val] == '{':
+			end = int(v.walk(c, int32(val), fr))
 			if c.field >= 0 {
-				read(&vals[c.field], b[val:end], 0)
-				offs[c.field] = int32(val)
+				s := &fr.s[c.field]
+				read(&s.val, b[val:end], 0)
+				s.off = int32(val)
+				fr.found |= 1 << c.field
 			}
 		case c.field >= 0:
-			var p jsonscan.Plain
-			end, p = jsonscan.SkipValue(b, val)
-			read(&vals[c.field], b[val:end], p)
-			offs[c.field], plain[c.field] = int32(val), p
-		default:
+			s := &fr.s[c.field]
+			if b[val] == '"' {
+				end, s.plain = jsonscan.SkipString(b, val)
+				if s.plain&jsonscan.Escaped == 0 { // read, inline
+					s.val.Type, s.val.Raw, s.val.Str = gjson.String, b[val:end], b[val+1:end-1]
+				} else {
+					read(&s.val, b[val:end], s.plain)
+				}
+			} else {
+				end, s.plain = jsonscan.Skip(b, val), 0
+				read(&s.val, b[val:end], 0)
+			}
+			s.off = int32(val)
+			fr.found |= 1 << c.field
+			if c.children != nil && b[val] != 'n' {
+				v.notObject(c, fr)
+			}
+		default: // a parent of fields only
 			end = jsonscan.Skip(b, val)
+			if b[val] != 'n' {
+				v.notObject(c, fr)
+			}
 		}
-		if len(c.children) == 0 || b[val] == '{' || b[val] == 'n' {
-			continue
-		}
-		// A parent of known fields is not an object: report it once and
-		// do not also report its children missing.
-		for _, d := range c.desc {
-			bad[d] = true
-		}
-		if c.field < 0 {
-			v.addAt(c.path, spec.RuleType, "must be an object")
+		if jsonscan.Compact(b, end) {
+			i = end + 1
 		} else {
-			bad[c.field] = false // its own type rule reports it
+			i = jsonscan.Next(b, end)
 		}
 	}
 	return int32(jsonscan.Close(b, end))
 }
 
-func present(r *gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
+// notObject reports a parent of known fields that is not an object, once:
+// its children are not also reported missing.
+func (v *Validator) notObject(c *node, fr *frame) {
+	fr.bad |= c.desc
+	if c.field < 0 {
+		v.addAt(c.path, spec.RuleType, "must be an object")
+	} else {
+		fr.bad &^= 1 << c.field // its own type rule reports it
+	}
+}
 
 // rules applies every rule of cs to the recorded values.
-func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bool, plain []jsonscan.Plain) {
+func (v *Validator) rules(cs *scope, fr *frame) {
 	for i, f := range cs.fields {
-		if bad[i] {
+		if fr.bad&(1<<i) != 0 {
 			continue
 		}
-		val := &vals[i]
-		has := present(val)
+		has := fr.has(i)
 		need := f.Required
 		condSaid := false
 		for j := range cs.conds[i] {
 			c := &cs.conds[i][j] // by pointer: under wasm a struct copy is a memmove call
-			if !v.condHolds(c, vals) {
+			if !condHolds(c, fr) {
 				continue
 			}
 			if c.then == spec.MustBeAbsent {
@@ -353,20 +376,20 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bo
 		if !has {
 			if need && !condSaid {
 				msg := "is required"
-				if val.Exists() {
+				if fr.found&(1<<i) != 0 {
 					msg = "is required and must not be null"
 				}
 				v.addAt(f.Path, spec.RuleRequired, msg)
 			}
 			continue
 		}
-		v.value(f, cs.items[i], f.Path, val, offs[i], plain[i])
+		v.value(f, cs.items[i], f.Path, &fr.s[i])
 	}
 	for k := range cs.groups {
 		g := &cs.groups[k]
 		n, second := 0, -1
 		for _, i := range g.fields {
-			if present(&vals[i]) && !bad[i] {
+			if fr.has(i) && fr.bad&(1<<i) == 0 {
 				if n++; n == 2 {
 					second = i
 				}
@@ -379,15 +402,24 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bo
 			v.addAt(cs.fields[second].Path, spec.RuleOneOf, "only one of "+g.names+" may be present")
 		}
 	}
+	if len(cs.checks) > 0 {
+		v.checks(cs, *fr)
+	}
+}
+
+// checks runs the cross-field checks of cs. The frame comes by value: the
+// closure handed to the checks escapes, and would take the caller's frame
+// to the heap with it on every call, checks or not.
+func (v *Validator) checks(cs *scope, fr frame) {
+	get := func(p string) spec.Value {
+		i, ok := cs.index[p]
+		if !ok || !fr.has(i) {
+			return spec.Value{}
+		}
+		return toValue(&fr.s[i].val)
+	}
 	for k := range cs.checks {
 		ck := &cs.checks[k]
-		get := func(p string) spec.Value {
-			i, ok := cs.index[p]
-			if !ok || !present(&vals[i]) {
-				return spec.Value{}
-			}
-			return toValue(&vals[i])
-		}
 		if p, msg, ok := ck.Fn(get); !ok {
 			rule := ck.Rule
 			if rule == "" {
@@ -398,11 +430,11 @@ func (v *Validator) rules(cs *scope, vals []gjson.Result, offs []int32, bad []bo
 	}
 }
 
-func (v *Validator) condHolds(c *cond, vals []gjson.Result) bool {
-	val := &vals[c.field]
-	if !present(val) {
+func condHolds(c *cond, fr *frame) bool {
+	if !fr.has(c.field) {
 		return false
 	}
+	val := &fr.s[c.field].val
 	if len(c.in) == 0 {
 		return true
 	}
@@ -435,9 +467,10 @@ func toValue(r *gjson.Result) spec.Value {
 }
 
 // value checks a present value's type and bounds. rel is its path relative
-// to the current scope; off is the value's offset in the body (-1 for a
-// query value, never an array), p what it contains if a string.
-func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Result, off int32, p jsonscan.Plain) {
+// to the current scope; s.off is the value's offset in the body (unset for
+// a query value, never an array), s.plain what it contains if a string.
+func (v *Validator) value(f *spec.Field, items *scope, rel string, s *slot) {
+	val := &s.val
 	num, isNum := 0.0, false
 	switch f.Kind {
 	case spec.String:
@@ -497,7 +530,7 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 			v.addAt(rel, spec.RuleType, "must be an array")
 			return
 		}
-		v.array(f, items, rel, off)
+		v.array(f, items, rel, s.off)
 		return
 	case spec.Any:
 		return
@@ -510,11 +543,11 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 		v.bounds(f, rel, num)
 		return
 	}
-	s := val.Str
+	str := val.Str
 	if f.MinLen > 0 || f.MaxLen > 0 {
-		n := len(s) // one byte a character: no escapes, no multi-byte ones
-		if p != 0 {
-			n = utf8.RuneCountInString(s)
+		n := len(str) // one byte a character: no escapes, no multi-byte ones
+		if s.plain != 0 {
+			n = utf8.RuneCountInString(str)
 		}
 		if n < f.MinLen || (f.MaxLen > 0 && n > f.MaxLen) {
 			v.addAt(rel, spec.RuleLength, lengthMsg(f.MinLen, f.MaxLen, n, "characters"))
@@ -524,7 +557,7 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 	if len(f.Enum) > 0 {
 		ok := false
 		for _, e := range f.Enum {
-			if s == e {
+			if str == e {
 				ok = true
 				break
 			}
@@ -534,7 +567,7 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, val *gjson.Re
 			return
 		}
 	}
-	if f.Format != nil && !f.Format.Match(s) {
+	if f.Format != nil && !f.Format.Match(str) {
 		v.addAt(rel, spec.RulePattern, f.Format.Hint)
 	}
 }
@@ -668,11 +701,12 @@ func (v *Validator) elements(items *scope, arr int32) {
 			end = jsonscan.Skip(b, i)
 			continue // as before: past the report's limit, still counted
 		case items.scalar:
-			var p jsonscan.Plain
-			end, p = jsonscan.SkipValue(b, i)
 			base := v.push(1)
-			read(&v.vals[base], b[i:end], p)
-			v.value(items.fields[0], items.items[0], "", &v.vals[base], int32(i), p)
+			s := &v.slots[base]
+			end, s.plain = jsonscan.SkipValue(b, i)
+			read(&s.val, b[i:end], s.plain)
+			s.off = int32(i)
+			v.value(items.fields[0], items.items[0], "", s)
 			v.pop(base)
 		case b[i] != '{':
 			v.addAt("", spec.RuleType, "must be an object")

@@ -590,9 +590,6 @@ type instance struct {
 	stack []uint64 // reused by every call: no allocation per call
 	buf   uint32   // guest buffer from kassa_alloc holding both inputs
 	cap   uint32
-	// Sign inputs go to fresh memory, carved in turn from an arena (see
-	// call).
-	arena, arenaCap, arenaOff uint32
 }
 
 // initialBuffer is the size of an instance's first input buffer.
@@ -640,58 +637,19 @@ func (in *instance) grow(ctx context.Context, n uint32) error {
 	return nil
 }
 
-// arenaSize is the size of a Sign arena: a few hundred signatures.
-const arenaSize = 64 << 10
-
-// fresh returns n bytes of guest memory that no call has used: the next
-// ones of the arena, or the start of a new arena (the old one is freed;
-// the guest's collector keeps it while its Signer refers to it, and the
-// host never writes to it again).
-func (in *instance) fresh(ctx context.Context, n uint32) (uint32, error) {
-	if in.arena == 0 || n > in.arenaCap-in.arenaOff {
-		if in.arena != 0 {
-			in.stack[0] = uint64(in.arena)
-			if err := in.fns[exportFree].CallWithStack(ctx, in.stack); err != nil {
-				return 0, fmt.Errorf("engine: wasm kassa_free: %w", err)
-			}
-			in.arena, in.arenaCap, in.arenaOff = 0, 0, 0
-		}
-		size := max(n, arenaSize)
-		in.stack[0] = uint64(size)
-		if err := in.fns[exportAlloc].CallWithStack(ctx, in.stack); err != nil {
-			return 0, fmt.Errorf("engine: wasm kassa_alloc(%d): %w", size, err)
-		}
-		if in.arena = uint32(in.stack[0]); in.arena == 0 {
-			return 0, fmt.Errorf("engine: wasm kassa_alloc(%d) returned 0", size)
-		}
-		in.arenaCap = size
-	}
-	p := in.arena + in.arenaOff
-	in.arenaOff += n
-	return p, nil
-}
-
 // call copies a and b into the input buffer, calls fn and returns its
 // answer, a view of guest memory valid until the next call.
 func (in *instance) call(ctx context.Context, fn Func, a string, b []byte) ([]byte, error) {
 	n := uint32(len(a) + len(b)) // checkInput bounded it
-	ptr := in.buf
-	if fn == FuncSign || fn == FuncSignBinary {
-		// The core's Signer keeps the control key of its cached HMAC
-		// state as a string that aliases the fields it was given
-		// (sign.Signer.keyed): rewriting that memory would make a new,
-		// different key compare equal to it and be signed with the old
-		// key. So every Sign gets memory that is never written again.
-		var err error
-		if ptr, err = in.fresh(ctx, n); err != nil {
-			return nil, err
-		}
-	} else if n > in.cap {
+	if n > in.cap {
 		if err := in.grow(ctx, n); err != nil {
 			return nil, err
 		}
-		ptr = in.buf
 	}
+	// Every call rewrites the same buffer: the core keeps nothing that
+	// aliases its input past a call (its Signer copies the control key it
+	// caches the HMAC state for; TestSignBufferReuse).
+	ptr := in.buf
 	dst, ok := in.mem.Read(ptr, n)
 	if !ok {
 		return nil, errors.New("engine: wasm input buffer out of memory bounds")

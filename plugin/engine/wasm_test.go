@@ -17,6 +17,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/core/validate"
 )
@@ -170,19 +171,26 @@ func TestSignBufferReuse(t *testing.T) {
 		if _, err := e.Sign(ctx, "dapi.notification", buf); err == nil {
 			t.Errorf("%s: bad key in a reused buffer was accepted", e.Name())
 		}
-		// Many calls with changing keys, through several Sign arenas of
-		// the wasm instance, and one input larger than an arena.
+		// Many calls with changing keys, as JSON fields and as values
+		// (SignValues), all through the same guest input buffer, and one
+		// input larger than that buffer.
 		keys := []string{"0000", "1111", "abcd", "ABCD"}
 		want := map[string]string{}
 		for _, k := range keys {
 			copy(buf, `{"controlKey":"`+k+`"`)
 			want[k] = independentDAPI(k, "n1i")
 		}
+		var v sign.Values
+		v[sign.Nonce], v[sign.EndpointID], v[sign.InvoiceID] = "n", "1", "i"
 		for i := range 3000 {
 			k := keys[(i*7/3)%len(keys)]
 			copy(buf, `{"controlKey":"`+k+`"`)
 			if s, err := e.Sign(ctx, "dapi.notification", buf); err != nil || s.Value != want[k] {
 				t.Fatalf("%s: call %d, key %s: %v %v, want %s", e.Name(), i, k, s, err, want[k])
+			}
+			kv := string(append([]byte(nil), k...)) // a key the engine has not seen as a string before
+			if s, err := e.SignValues(ctx, "dapi.notification", kv, &v); err != nil || s.Value != want[k] {
+				t.Fatalf("%s: SignValues call %d, key %s: %v %v, want %s", e.Name(), i, k, s, err, want[k])
 			}
 		}
 		big := []byte(`{"controlKey":"1111","nonce":"` + strings.Repeat("n", 100<<10) + `","endpointId":"1","invoiceId":"i"}`)
