@@ -60,11 +60,16 @@ func (c *Core) ValidateQuery(endpoint string, query []byte) []byte {
 }
 
 func (c *Core) result(r validate.Result, err error) []byte {
+	if err == nil && r.Valid { // small enough to be inlined
+		return validOut // read-only, as every answer is to its host
+	}
+	return c.report(r, err)
+}
+
+// report renders an error or violations.
+func (c *Core) report(r validate.Result, err error) []byte {
 	if err != nil {
 		return c.errorOut(err.Error())
-	}
-	if r.Valid {
-		return validOut // read-only, as every answer is to its host
 	}
 	b := append(c.out[:0], `{"valid":false,"violations":[`...)
 	for i, v := range r.Violations {

@@ -18,6 +18,7 @@ package jsonscan
 import (
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // DefaultMaxDepth bounds nesting; provider bodies are at most 6 deep.
@@ -56,6 +57,12 @@ type seg struct {
 type Scanner struct {
 	MaxDepth int
 
+	// Tape, when set, asks a host's check (HostCheck) to also index the
+	// body into it (see Index). Indexed is then, after a Check that found
+	// no violation, the number of entries written, or 0 for none.
+	Tape    []Entry
+	Indexed int
+
 	b     []byte
 	keys  []span // keys of the objects being scanned, innermost last
 	path  []seg
@@ -65,6 +72,14 @@ type Scanner struct {
 	sbuf1 []byte
 	sbuf2 []byte
 	err   Error
+
+	// While indexing (see Tape): the entries so far, nil once they
+	// overflowed, and the key of the member value about to be scanned.
+	tape   []Entry
+	nt     int
+	key    span
+	hasKey bool
+	high   bool // str crossed a multi-byte character
 }
 
 // maxBody bounds what a Scanner accepts, so offsets fit in int32.
@@ -80,8 +95,10 @@ const largeObject = 32
 // build of this package (the import kassa_host.check_json, see
 // wasm/README.md), because Go's wasm code runs it about ten times slower.
 // answered is false when the host has none. Check trusts a "valid" answer
-// and scans itself otherwise, for the error's details. Natively it is nil.
-var HostCheck func(b []byte, maxDepth int) (valid, answered bool)
+// and scans itself otherwise, for the error's details. When tape is not
+// empty the host also indexes a valid body into it (Index) and returns the
+// number of entries, or 0. Natively it is nil.
+var HostCheck func(b []byte, maxDepth int, tape []Entry) (valid, answered bool, indexed int)
 
 // Check reports the first violation of strict JSON in b, or nil. The
 // returned error is owned by the Scanner and valid until the next call.
@@ -89,10 +106,18 @@ func (s *Scanner) Check(b []byte) *Error {
 	if s.MaxDepth <= 0 {
 		s.MaxDepth = DefaultMaxDepth
 	}
+	s.Indexed = 0
+	s.tape, s.nt, s.hasKey = nil, 0, false
 	if HostCheck != nil {
-		if valid, ok := HostCheck(b, s.MaxDepth); ok && valid {
+		if valid, ok, n := HostCheck(b, s.MaxDepth, s.Tape); ok && valid {
+			s.Indexed = min(n, len(s.Tape))
 			return nil
 		}
+	} else if len(s.Tape) > 0 {
+		// Natively (a host, or a test): index while checking. A guest
+		// whose host did not check leaves its body unindexed: building
+		// the index in wasm costs more than the walk it saves.
+		s.tape = s.Tape
 	}
 	s.b = b
 	s.keys = s.keys[:0]
@@ -112,7 +137,10 @@ func (s *Scanner) Check(b []byte) *Error {
 	if i = s.ws(i); i != len(b) {
 		return s.fail(i, "unexpected data after the JSON value")
 	}
-	s.b = nil
+	if s.tape != nil {
+		s.Indexed = s.nt
+	}
+	s.b, s.tape = nil, nil
 	return nil
 }
 
@@ -135,6 +163,60 @@ func (s *Scanner) ws(i int) int {
 }
 
 func (s *Scanner) value(i, depth int) (int, bool) {
+	if s.tape != nil {
+		return s.indexed(i, depth)
+	}
+	return s.scan(i, depth)
+}
+
+// indexed scans the value at i as scan does, and adds its entry to the
+// index (see Index, which builds the same entries by walking).
+func (s *Scanner) indexed(i, depth int) (int, bool) {
+	if s.nt == len(s.tape) {
+		s.tape, s.hasKey = nil, false // too many values: check on, without an index
+		return s.scan(i, depth)
+	}
+	at := s.nt
+	s.nt++
+	e := Entry{Val: uint32(i)}
+	if s.hasKey {
+		k := s.key
+		e.Key, e.KeyLen = uint32(k.start), uint32(k.end-k.start)
+		if k.esc {
+			e.Flags = KeyEscaped
+		} else {
+			key := unsafe.String(&s.b[k.start], int(k.end-k.start)) // no copy: read now
+			e.Word = Word(key)
+			if len(key) > 8 {
+				e.Tail = Tail(key)
+			}
+		}
+		s.hasKey = false
+	}
+	var j int
+	var ok bool
+	if i < len(s.b) && s.b[i] == '"' { // a string: what it contains, as the walk's SkipValue says
+		var esc bool
+		s.high = false
+		if j, esc, ok = s.str(i); !ok {
+			return j, false
+		}
+		if esc {
+			e.Flags |= uint32(Escaped)
+		}
+		if s.high {
+			e.Flags |= uint32(NonASCII)
+		}
+	} else if j, ok = s.scan(i, depth); !ok || s.tape == nil {
+		return j, ok
+	}
+	e.End, e.Next = uint32(j), uint32(s.nt)
+	s.tape[at] = e
+	return j, true
+}
+
+// scan checks the value at i and returns the offset just after it.
+func (s *Scanner) scan(i, depth int) (int, bool) {
 	if i >= len(s.b) {
 		s.fail(i, "unexpected end of JSON")
 		return i, false
@@ -203,6 +285,7 @@ func (s *Scanner) object(i, depth int) (int, bool) {
 			s.fail(i, "expected ':' after object key")
 			return i, false
 		}
+		s.key, s.hasKey = k, s.tape != nil
 		if i, ok = s.value(s.ws(i+1), depth); !ok {
 			return i, false
 		}
@@ -324,6 +407,7 @@ func (s *Scanner) str(i int) (int, bool, bool) {
 				s.fail(j, "invalid UTF-8 in string")
 				return j, esc, false
 			}
+			s.high = true
 			j += n
 		}
 	}

@@ -105,13 +105,18 @@ func TestUnescape(t *testing.T) {
 // (for inputs without duplicate keys, which encoding/json accepts), and
 // Check must never panic.
 func FuzzCheck(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":[1,2.5e3,"x",null,true]}`, `{"a":1,"a":2}`, `[{"\u0061":1,"a":2}]`, `"\ud800"`, "{\"a\":\"\xc3\x28\"}", `-0`, `1e400`} {
+	for _, s := range []string{`{}`, `{"a":`, `{"a":[1,2.5e3,"x",null,true]}`, `{"a":1,"a":2}`, `[{"\u0061":1,"a":2}]`, `"\ud800"`, "{\"a\":\"\xc3\x28\"}", `-0`, `1e400`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s Scanner
 		err := s.Check(b)
 		std := json.Valid(b)
+		// Indexing while checking changes no verdict and no error.
+		ix := Scanner{Tape: make([]Entry, 8)}
+		if e2 := ix.Check(b); (e2 == nil) != (err == nil) || (err != nil && *e2 != *err) {
+			t.Fatalf("%q: Check %v; with a tape %v", b, err, e2)
+		}
 		if err == nil && !std {
 			t.Fatalf("Check accepted what encoding/json rejects: %q", b)
 		}

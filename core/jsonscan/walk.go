@@ -263,8 +263,13 @@ func Equal(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	if len(a) < 8 {
+	switch {
+	case len(a) < 8:
 		return a == b
+	case len(a) <= 16: // most names, without a loop
+		return load64(a, 0) == load64(b, 0) && Tail(a) == Tail(b)
+	case len(a) <= 24:
+		return load64(a, 0) == load64(b, 0) && load64(a, 8) == load64(b, 8) && Tail(a) == Tail(b)
 	}
 	for i := 0; i+8 < len(a); i += 8 {
 		if load64(a, i) != load64(b, i) {

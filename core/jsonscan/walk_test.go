@@ -100,6 +100,73 @@ func checkWalk(t *testing.T, b string) {
 	if got.String() != want.String() {
 		t.Fatalf("%q:\nwalk  %s\ngjson %s", b, got.String(), want.String())
 	}
+	// The index says the same, and does not fit a tape one entry short.
+	tape := make([]Entry, len(b)+1)
+	n := Index(b, tape)
+	var idx strings.Builder
+	if i := indexDump(t, b, tape[:n], 0, &idx); n == 0 || i != n || idx.String() != want.String() {
+		t.Fatalf("%q: %d entries, dump ended at %d:\nindex %s\ngjson %s", b, n, i, idx.String(), want.String())
+	}
+	// Check, given a tape, builds the same index while it checks, and
+	// none when it does not fit.
+	sc := Scanner{Tape: make([]Entry, n)}
+	if err := sc.Check([]byte(b)); err != nil || sc.Indexed != n {
+		t.Fatalf("%q: Check with a tape: %v, %d entries, want %d", b, err, sc.Indexed, n)
+	}
+	for i := range n {
+		if sc.Tape[i] != tape[i] {
+			t.Fatalf("%q: Check's entry %d %+v, Index's %+v", b, i, sc.Tape[i], tape[i])
+		}
+	}
+	if m := Index(b, tape[:n-1]); m != 0 {
+		t.Fatalf("%q: %d entries in a tape of %d", b, m, n-1)
+	}
+	sc.Tape = sc.Tape[:n-1]
+	if err := sc.Check([]byte(b)); err != nil || sc.Indexed != 0 {
+		t.Fatalf("%q: Check with a short tape: %v, %d entries", b, err, sc.Indexed)
+	}
+}
+
+// indexDump renders the value of entry t as walkDump does, checking each
+// entry against the walk functions, and returns the entry after it.
+func indexDump(t *testing.T, b string, tape []Entry, i int, out *strings.Builder) int {
+	e := &tape[i]
+	end, p := SkipValue(b, int(e.Val))
+	if int(e.End) != end || (b[e.Val] == '"' && Plain(e.Flags&0xff) != p) || int(e.Next) <= i || int(e.Next) > len(tape) {
+		t.Fatalf("%q: entry %d %+v; the value ends at %d, %b", b, i, *e, end, p)
+	}
+	c := b[e.Val]
+	if c != '{' && c != '[' {
+		out.WriteString(b[e.Val:e.End])
+		return i + 1
+	}
+	out.WriteByte(c)
+	j := i + 1
+	for j < int(e.Next) {
+		m := &tape[j]
+		if c == '{' {
+			key := b[m.Key : m.Key+m.KeyLen]
+			if m.Flags&KeyEscaped != 0 {
+				key = string(Unescape(nil, []byte(key)))
+			} else if m.Word != Word(key) || (len(key) > 8 && m.Tail != Tail(key)) || (len(key) <= 8 && m.Tail != 0) {
+				t.Fatalf("%q: entry %d: word %#x tail %#x for key %q", b, j, m.Word, m.Tail, key)
+			}
+			out.WriteString(key + "=")
+		} else if m.Key != 0 || m.KeyLen != 0 {
+			t.Fatalf("%q: element entry %d has a key", b, j)
+		}
+		j = indexDump(t, b, tape, j, out)
+		out.WriteByte(';')
+	}
+	if j != int(e.Next) {
+		t.Fatalf("%q: entry %d: Next %d, its values end at %d", b, i, e.Next, j)
+	}
+	if c == '{' {
+		out.WriteByte('}')
+	} else {
+		out.WriteByte(']')
+	}
+	return j
 }
 
 func TestWalk(t *testing.T) {

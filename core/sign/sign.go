@@ -25,6 +25,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/kassa-edge/kassa/core/jsonscan"
 )
 
 // Field identifies one input of a signature.
@@ -236,7 +238,7 @@ func isHex(s string) bool {
 // keyed makes s.mac an HMAC-SHA1 keyed with the control key, reusing the
 // existing state when the key is unchanged.
 func (s *Signer) keyed(controlKey string) error {
-	if s.hasKey && s.keyText == controlKey {
+	if s.hasKey && jsonscan.Equal(s.keyText, controlKey) { // word-wise: under wasm == is a byte loop
 		return nil
 	}
 	key, err := DecodeKey(s.keyBuf[:0], controlKey)

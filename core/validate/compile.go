@@ -20,22 +20,84 @@ type node struct {
 	field    int    // index of the field ending here, or -1
 	children []*node
 	desc     uint64 // the fields at or below this node, one bit each
+
+	// The children by a perfect hash of their keys' words, tails and
+	// lengths (see seal): a lookup is one multiplication and one load,
+	// where a loop over the children would cost a jump per child under
+	// Go's wasm code generation.
+	table []*node
+	mul   uint64
+	shift uint8
 }
 
-// child returns the child for key, whose word is w (jsonscan.Word). Keys
-// are compared as words (jsonscan.Word and Tail, enough up to 16 bytes):
-// under wasm a string comparison is a call.
+// find returns the child whose key has the word w, the tail t (see
+// jsonscan.Word and Tail) and n bytes, or nil. Keys of up to 16 bytes are
+// then equal; for longer ones the caller compares the rest.
+func (n *node) find(w, t uint64, klen int) *node {
+	if len(n.table) == 0 {
+		return nil
+	}
+	c := n.table[keyHash(w, t, klen, n.mul, n.shift)&uint64(len(n.table)-1)]
+	if c != nil && c.word == w && c.tail == t && len(c.key) == klen {
+		return c
+	}
+	return nil
+}
+
+func keyHash(w, t uint64, klen int, mul uint64, shift uint8) uint64 {
+	return ((w ^ t*0x9E3779B97F4A7C15 ^ uint64(klen)) * mul) >> (shift & 63)
+}
+
+// child returns the child for key, whose word is w (jsonscan.Word).
 func (n *node) child(key string, w uint64) *node {
 	var tail uint64
 	if len(key) > 8 {
 		tail = jsonscan.Tail(key)
 	}
-	for _, c := range n.children {
-		if c.word == w && c.tail == tail && len(c.key) == len(key) && (len(key) <= 16 || c.key == key) {
-			return c
-		}
+	if c := n.find(w, tail, len(key)); c != nil && (len(key) <= 16 || c.key == key) {
+		return c
 	}
 	return nil
+}
+
+// seal builds the hash tables of n and the nodes below it, once all are
+// added: the smallest power-of-two table, from twice the children, for
+// which a multiplier from a fixed sequence sends every child to its own
+// slot (deterministic, so every build of the core has the same tables).
+func (n *node) seal() {
+	for _, c := range n.children {
+		c.seal()
+	}
+	if len(n.children) == 0 {
+		return
+	}
+	seq := uint64(0x2545F4914F6CDD1D)
+	for bits := 1; ; bits++ {
+		size := 1 << bits
+		if size < 2*len(n.children) {
+			continue
+		}
+		for try := 0; try < 1000; try++ {
+			seq ^= seq << 13 // xorshift64
+			seq ^= seq >> 7
+			seq ^= seq << 17
+			mul, shift := seq|1, uint8(64-bits)
+			table := make([]*node, size)
+			ok := true
+			for _, c := range n.children {
+				h := keyHash(c.word, c.tail, len(c.key), mul, shift) & uint64(size-1)
+				if table[h] != nil {
+					ok = false
+					break
+				}
+				table[h] = c
+			}
+			if ok {
+				n.table, n.mul, n.shift = table, mul, shift
+				return
+			}
+		}
+	}
 }
 
 // newNode returns a node for key.
@@ -75,6 +137,9 @@ type scope struct {
 	items  []*scope // per field: compiled Items, or nil
 	index  map[string]int
 	scalar bool // an array of scalars: one field with an empty path
+	// lenOnly marks the string fields whose only value rule is a length:
+	// rules checks a plain one inline, without a call to value.
+	lenOnly uint64
 }
 
 // compiled is an endpoint ready for validation.
@@ -112,6 +177,9 @@ func compileScope(where string, s *spec.Scope) *scope {
 			panic("validate: " + where + ": field " + f.Path + " listed twice")
 		}
 		cs.index[f.Path] = i
+		if f.Kind == spec.String && len(f.Enum) == 0 && f.Format == nil {
+			cs.lenOnly |= 1 << i
+		}
 		if f.Items != nil {
 			cs.items[i] = compileScope(where+" "+f.Path, f.Items)
 		}
@@ -121,7 +189,12 @@ func compileScope(where string, s *spec.Scope) *scope {
 		n := cs.root
 		n.desc |= 1 << i
 		for _, key := range strings.Split(f.Path, ".") {
-			next := n.child(key, jsonscan.Word(key))
+			var next *node
+			for _, c := range n.children { // the table is built after (seal)
+				if c.key == key {
+					next = c
+				}
+			}
 			if next == nil {
 				p := key
 				if n.path != "" {
@@ -135,6 +208,7 @@ func compileScope(where string, s *spec.Scope) *scope {
 		}
 		n.field = i
 	}
+	cs.root.seal()
 	lookup := func(p string) int {
 		i, ok := cs.index[p]
 		if !ok {

@@ -68,13 +68,11 @@ func lookup(id string) (*compiled, error) {
 	return nil, errors.New("unknown endpoint " + strconv.Quote(id))
 }
 
-// lookup returns the endpoint, remembering the last one: a caller (a wasm
-// instance in the proxy) validates the same few endpoints over and over,
-// and under wasm a string comparison is cheaper than a map's hash.
-func (v *Validator) lookup(id string) (*compiled, error) {
-	if v.last != nil && jsonscan.Equal(v.last.ep.ID, id) {
-		return v.last, nil
-	}
+// lookupNew returns the endpoint and remembers it: the callers first
+// compare the id with the last one's (v.last), as a caller (a wasm instance
+// in the proxy) validates the same few endpoints over and over, and under
+// wasm a string comparison is cheaper than a map's hash.
+func (v *Validator) lookupNew(id string) (*compiled, error) {
 	c, err := lookup(id)
 	if err == nil {
 		v.last = c
@@ -85,11 +83,12 @@ func (v *Validator) lookup(id string) (*compiled, error) {
 // Validator validates bodies, reusing memory between calls.
 type Validator struct {
 	scan  jsonscan.Scanner
-	body  string    // the body being validated
-	slots []slot    // the fields of the scopes being validated (a stack)
-	kbuf  []byte    // an unescaped key
-	last  *compiled // the endpoint of the last call
-	path  []byte    // prefix of the scope being validated
+	body  string           // the body being validated
+	slots []slot           // the fields of the scopes being validated (a stack)
+	tp    []jsonscan.Entry // the body's index (index.go), or nil: walk by scanning
+	kbuf  []byte           // an unescaped key
+	last  *compiled        // the endpoint of the last call
+	path  []byte           // prefix of the scope being validated
 	out   []Violation
 	query []qpair
 	more  int       // violations found past MaxViolations
@@ -128,14 +127,20 @@ func ValidateQuery(id, rawQuery string) (Result, error) {
 // Validate validates body as endpoint id. The returned Violations slice is
 // reused by the next call on v.
 func (v *Validator) Validate(id string, body []byte) (Result, error) {
-	c, err := v.lookup(id)
-	if err != nil {
-		return Result{}, err
+	c := v.last // the lookup inlined: the same endpoint again, most often
+	if c == nil || !jsonscan.Equal(c.ep.ID, id) {
+		var err error
+		if c, err = v.lookupNew(id); err != nil {
+			return Result{}, err
+		}
 	}
 	v.out, v.more = v.out[:0], 0
 	v.path = v.path[:0]
 	if c.ep.Body == spec.NoBody && isBlank(body) {
 		return v.result(), nil
+	}
+	if v.scan.Tape == nil && (jsonscan.HostCheck != nil || indexNatively) {
+		v.scan.Tape = make([]jsonscan.Entry, indexEntries)
 	}
 	if e := v.scan.Check(body); e != nil {
 		v.add(e.Path, spec.RuleJSON, e.Msg+" at offset "+strconv.Itoa(e.Offset))
@@ -147,22 +152,26 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 	// gjson and the walk read the body in place (no copy); values alias it
 	// for the duration of this call only.
 	v.body = unsafe.String(&body[0], len(body))
-	root := int32(jsonscan.Root(v.body))
+	v.useIndex(v.body)
+	root, at := int32(jsonscan.Root(v.body)), int32(0) // at: the root's position (entry 0 of an index)
+	if v.tp == nil {
+		at = root
+	}
 	switch c.ep.Body {
 	case spec.JSONBody:
 		if v.body[root] != '{' {
 			v.add("", spec.RuleType, "body must be a JSON object")
 			break
 		}
-		v.scope(c.body, root)
+		v.scope(c.body, at)
 	case spec.ArrayBody:
 		if v.body[root] != '[' {
 			v.add("", spec.RuleType, "body must be a JSON array")
 			break
 		}
-		v.elements(c.body, root)
+		v.elements(c.body, at)
 	}
-	v.body = ""
+	v.body, v.tp = "", nil
 	return v.result(), nil
 }
 
@@ -175,11 +184,16 @@ func (v *Validator) unescape(key string) string {
 
 func (v *Validator) result() Result {
 	if v.more > 0 {
-		v.out = append(v.out, Violation{Rule: v.moreR,
-			Message: strconv.Itoa(v.more) + " more violations not listed (the first " + strconv.Itoa(MaxViolations) + " are)"})
-		v.more = 0
+		v.addMore()
 	}
 	return Result{Valid: len(v.out) == 0, Violations: v.out}
+}
+
+// addMore ends a report that reached MaxViolations.
+func (v *Validator) addMore() {
+	v.out = append(v.out, Violation{Rule: v.moreR,
+		Message: strconv.Itoa(v.more) + " more violations not listed (the first " + strconv.Itoa(MaxViolations) + " are)"})
+	v.more = 0
 }
 
 func isBlank(b []byte) bool {
@@ -226,8 +240,8 @@ func (v *Validator) at(rel string) string {
 }
 
 // slot is what the walk found of one field: its value as gjson reads it,
-// its offset in the body (an array's elements are walked from it) and what
-// a string value contains.
+// its position (an array's elements are walked from it: an offset in the
+// body, or an entry of its index) and what a string value contains.
 type slot struct {
 	val   gjson.Result
 	off   int32
@@ -267,12 +281,17 @@ func read(r *gjson.Result, raw string, p jsonscan.Plain) {
 
 func (v *Validator) pop(base int) { v.slots = v.slots[:base] }
 
-// scope validates the object at offset obj against cs and returns the
-// offset just after it.
-func (v *Validator) scope(cs *scope, obj int32) int32 {
+// scope validates the object at position at (an offset, or an entry of the
+// index) against cs and returns the offset just after it (when walking by
+// scanning).
+func (v *Validator) scope(cs *scope, at int32) (end int32) {
 	base := v.push(len(cs.fields))
 	fr := frame{s: v.slots[base:]}
-	end := v.walk(cs.root, obj, &fr)
+	if v.tp != nil {
+		v.walkIndexed(cs.root, at, &fr)
+	} else {
+		end = v.walk(cs.root, at, &fr)
+	}
 	v.rules(cs, &fr)
 	v.pop(base)
 	return end
@@ -383,7 +402,14 @@ func (v *Validator) rules(cs *scope, fr *frame) {
 			}
 			continue
 		}
-		v.value(f, cs.items[i], f.Path, &fr.s[i])
+		s := &fr.s[i]
+		if cs.lenOnly&(1<<i) != 0 && s.val.Type == gjson.String && s.plain == 0 {
+			// value's common case, inline: a plain string of the right length.
+			if n := len(s.val.Str); n >= f.MinLen && (f.MaxLen == 0 || n <= f.MaxLen) {
+				continue
+			}
+		}
+		v.value(f, cs.items[i], f.Path, s)
 	}
 	for k := range cs.groups {
 		g := &cs.groups[k]
@@ -670,8 +696,12 @@ func lengthMsg(min, max, got int, unit string) string {
 // array checks the size and the elements of the array at offset arr.
 func (v *Validator) array(f *spec.Field, items *scope, rel string, arr int32) {
 	b, n := v.body, 0
-	for i := jsonscan.First(b, int(arr)); i >= 0; i = jsonscan.Next(b, jsonscan.Skip(b, i)) {
-		n++
+	if v.tp != nil {
+		n = v.countIndexed(arr)
+	} else {
+		for i := jsonscan.First(b, int(arr)); i >= 0; i = jsonscan.Next(b, jsonscan.Skip(b, i)) {
+			n++
+		}
 	}
 	if n < f.MinItems || (f.MaxItems > 0 && n > f.MaxItems) {
 		v.addAt(rel, spec.RuleLength, lengthMsg(f.MinItems, f.MaxItems, n, "elements"))
@@ -689,6 +719,10 @@ func (v *Validator) array(f *spec.Field, items *scope, rel string, arr int32) {
 // elements validates each element of the array at offset arr against
 // items; v.path ends with the array's path and a dot.
 func (v *Validator) elements(items *scope, arr int32) {
+	if v.tp != nil {
+		v.elementsIndexed(items, arr)
+		return
+	}
 	b, mark, n := v.body, len(v.path), 0
 	end := int(arr) + 1
 	for i := jsonscan.First(b, int(arr)); i >= 0; i = jsonscan.Next(b, end) {

@@ -274,8 +274,8 @@ func TestCallbackQuery(t *testing.T) {
 	}
 }
 
-// FuzzValidate: no input panics, and the same input always gives the same
-// answer.
+// FuzzValidate: no input panics, the same input always gives the same
+// answer, and the indexed walk gives the scanning walk's.
 func FuzzValidate(f *testing.F) {
 	for _, ep := range spec.All() {
 		f.Add(ep.ID, []byte(ep.Example))
@@ -291,6 +291,13 @@ func FuzzValidate(f *testing.F) {
 		jb, _ := json.Marshal(b)
 		if string(ja) != string(jb) {
 			t.Fatalf("two answers for one input: %s vs %s", ja, jb)
+		}
+		was := validate.SetIndexNatively(false)
+		validate.SetIndexNatively(!was)
+		c, _ := validate.Validate(id, body) // the other walk
+		validate.SetIndexNatively(was)
+		if jc, _ := json.Marshal(c); string(jc) != string(ja) {
+			t.Fatalf("indexed: %v; answers %s and %s", !was, jc, ja)
 		}
 		if a.Valid != (len(a.Violations) == 0) {
 			t.Fatalf("Valid %v with %d violations", a.Valid, len(a.Violations))

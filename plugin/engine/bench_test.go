@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
@@ -52,6 +53,42 @@ func BenchmarkCheckSale(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCheckSaleRatio measures the figure, wasm / native for
+// BenchmarkCheckSale, with the two engines interleaved in batches of 200
+// calls: on a shared machine the speed drifts by tens of percent over
+// seconds, and a ratio of two figures taken seconds apart drifts with it.
+// It reports both per-call times and their ratio.
+func BenchmarkCheckSaleRatio(b *testing.B) {
+	ctx := context.Background()
+	body := []byte(spec.Lookup("payneteasy.check-sale").Example)
+	run := func(e Engine, n int) time.Duration {
+		t := time.Now()
+		for range n {
+			r, err := e.Validate(ctx, "payneteasy.check-sale", body)
+			if err != nil || !r.Valid {
+				b.Fatal(r, err)
+			}
+			s, err := e.SignValues(ctx, "dapi.check-sale", checkSaleKey, &checkSaleValues)
+			if err != nil || s.Value != checkSaleSig {
+				b.Fatal(s, err)
+			}
+		}
+		return time.Since(t)
+	}
+	run(sharedN, 200) // warm both
+	run(sharedW, 200)
+	var tn, tw time.Duration
+	calls := 0
+	for b.Loop() {
+		tn += run(sharedN, 200)
+		tw += run(sharedW, 200)
+		calls += 200
+	}
+	b.ReportMetric(float64(tn.Nanoseconds())/float64(calls), "native-ns/op")
+	b.ReportMetric(float64(tw.Nanoseconds())/float64(calls), "wasm-ns/op")
+	b.ReportMetric(float64(tw)/float64(tn), "wasm/native")
 }
 
 // BenchmarkCheckSaleParallel is BenchmarkCheckSale from GOMAXPROCS

@@ -5,9 +5,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/subtle"
+	"encoding/binary"
 	"hash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -32,6 +34,7 @@ const (
 	checkInvalid     = 0 // check_json: not strict JSON
 	checkValid       = 1
 	checkNotProvided = 2
+	checkIndexed     = 3 // valid, and the index is written
 	hmacNotProvided  = 0 // hmac_sha1
 	hmacDone         = 1
 )
@@ -41,9 +44,9 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime, on *atomic.Bool) er
 	_, err := rt.NewHostModuleBuilder("kassa_host").
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, mod api.Module, s []uint64) {
-			s[0] = hostCheckJSON(on, mod, uint32(s[0]), uint32(s[1]), uint32(s[2]))
-		}), []api.ValueType{i32, i32, i32}, []api.ValueType{i32}).
-		WithParameterNames("ptr", "len", "max_depth").
+			s[0] = hostCheckJSON(on, mod, uint32(s[0]), uint32(s[1]), uint32(s[2]), uint32(s[3]), uint32(s[4]))
+		}), []api.ValueType{i32, i32, i32, i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len", "max_depth", "tape", "tape_cap").
 		Export("check_json").
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, mod api.Module, s []uint64) {
@@ -63,25 +66,69 @@ const maxHostDepth = 1024
 // hostCalls counts the primitives answered, for tests.
 var hostCalls atomic.Int64
 
-var scanners = sync.Pool{New: func() any { return new(jsonscan.Scanner) }}
+// littleEndian: the host's byte order is wasm's, and its Entry layout is
+// the ABI's.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1 && unsafe.Sizeof(jsonscan.Entry{}) == jsonscan.EntrySize
+}()
 
-func hostCheckJSON(on *atomic.Bool, mod api.Module, ptr, n, maxDepth uint32) uint64 {
+// maxTape bounds the index the host builds for a guest (entries).
+const maxTape = 1 << 16
+
+// hostScan is a host's scratch for check_json: a Scanner and an index.
+type hostScan struct {
+	s    jsonscan.Scanner
+	tape []jsonscan.Entry
+}
+
+var scanners = sync.Pool{New: func() any { return new(hostScan) }}
+
+func hostCheckJSON(on *atomic.Bool, mod api.Module, ptr, n, maxDepth, tapePtr, tapeCap uint32) uint64 {
 	if !on.Load() {
 		return checkNotProvided
 	}
-	b, ok := mod.Memory().Read(ptr, n) // a view of guest memory, not a copy
+	mem := mod.Memory()
+	b, ok := mem.Read(ptr, n) // a view of guest memory, not a copy
 	if !ok || maxDepth == 0 || maxDepth > maxHostDepth {
 		return checkNotProvided
 	}
 	hostCalls.Add(1)
-	s := scanners.Get().(*jsonscan.Scanner)
-	s.MaxDepth = int(maxDepth)
-	valid := s.Check(b) == nil
-	scanners.Put(s)
-	if valid {
+	h := scanners.Get().(*hostScan)
+	defer scanners.Put(h)
+	// The index is built in the same pass, when the guest gave room for
+	// one (and kept only if it fits there).
+	tapeCap = min(tapeCap, maxTape)
+	if len(h.tape) < int(tapeCap) {
+		h.tape = make([]jsonscan.Entry, tapeCap)
+	}
+	h.s.MaxDepth, h.s.Tape = int(maxDepth), h.tape[:tapeCap]
+	if h.s.Check(b) != nil {
+		return checkInvalid
+	}
+	entries := h.s.Indexed
+	dst, ok := mem.Read(tapePtr, uint32(entries)*jsonscan.EntrySize)
+	if entries == 0 || !ok {
 		return checkValid
 	}
-	return checkInvalid
+	if littleEndian {
+		// jsonscan.Entry's memory is the ABI's layout on a little-endian
+		// host (jsonscan.TestEntryLayout): one copy.
+		copy(dst, unsafe.Slice((*byte)(unsafe.Pointer(&h.tape[0])), len(dst)))
+		return checkIndexed
+	}
+	for i := range entries {
+		e, d := &h.tape[i], dst[i*jsonscan.EntrySize:(i+1)*jsonscan.EntrySize]
+		binary.LittleEndian.PutUint64(d[0:], e.Word)
+		binary.LittleEndian.PutUint64(d[8:], e.Tail)
+		binary.LittleEndian.PutUint32(d[16:], e.Key)
+		binary.LittleEndian.PutUint32(d[20:], e.KeyLen)
+		binary.LittleEndian.PutUint32(d[24:], e.Val)
+		binary.LittleEndian.PutUint32(d[28:], e.End)
+		binary.LittleEndian.PutUint32(d[32:], e.Next)
+		binary.LittleEndian.PutUint32(d[36:], e.Flags)
+	}
+	return checkIndexed
 }
 
 // hostMAC is a keyed HMAC-SHA1 kept for its key: signing with the same
@@ -89,6 +136,7 @@ func hostCheckJSON(on *atomic.Bool, mod api.Module, ptr, n, maxDepth uint32) uin
 type hostMAC struct {
 	key []byte
 	h   hash.Hash
+	sum [sha1.Size]byte // Sum's buffer: a local one escapes (an interface call), one allocation per signature
 }
 
 var macs = sync.Pool{New: func() any { return new(hostMAC) }}
@@ -113,8 +161,7 @@ func hostHMACSHA1(on *atomic.Bool, mod api.Module, keyPtr, keyLen, msgPtr, msgLe
 		m.h.Reset()
 	}
 	m.h.Write(msg)
-	var sum [sha1.Size]byte
-	copy(dst, m.h.Sum(sum[:0]))
+	copy(dst, m.h.Sum(m.sum[:0]))
 	macs.Put(m)
 	return hmacDone
 }

@@ -551,21 +551,38 @@ func (w *Wasm) SignValues(ctx context.Context, op, controlKey string, v *sign.Va
 	if w.observe != nil {
 		defer w.observed(FuncSign, time.Now()) // a signature, whatever the fields' form
 	}
-	buf := binPool.Get().(*[]byte)
-	*buf = sign.AppendBinary((*buf)[:0], controlKey, v)
-	in, out, err := w.do(ctx, FuncSignBinary, op, *buf)
-	binPool.Put(buf)
+	n := sign.BinarySize(controlKey, v)
+	if len(op)+n > MaxInputSize {
+		return Signature{}, ErrInputTooLarge
+	}
+	if err := ctx.Err(); err != nil {
+		return Signature{}, err
+	}
+	if w.closed.Load() {
+		return Signature{}, ErrClosed
+	}
+	in, err := w.take(ctx)
 	if err != nil {
 		return Signature{}, err
 	}
-	s, err := decodeSignatureOnly(out)
+	// The values are encoded straight into the instance's input buffer.
+	dst, err := in.input(ctx, uint32(len(op)+n))
+	if err == nil {
+		copy(dst, op)
+		if b := sign.AppendBinary(dst[len(op):len(op)], controlKey, v); len(b) != n || &b[0] != &dst[len(op)] {
+			err = errors.New("engine: binary fields not encoded in place") // BinarySize and AppendBinary disagree
+		} else {
+			dst, err = in.invoke(ctx, FuncSignBinary, uint32(len(op)), uint32(n))
+		}
+	}
+	if err != nil {
+		w.discard(in)
+		return Signature{}, err
+	}
+	s, err := decodeSignatureOnly(dst)
 	w.finish(in)
 	return s, err
 }
-
-// binPool holds the host-side buffers SignValues encodes into (the call
-// copies them into the instance).
-var binPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // StringToSign returns the operation's string to sign.
 func (w *Wasm) StringToSign(ctx context.Context, op string, fields []byte) (string, error) {
@@ -640,25 +657,38 @@ func (in *instance) grow(ctx context.Context, n uint32) error {
 // call copies a and b into the input buffer, calls fn and returns its
 // answer, a view of guest memory valid until the next call.
 func (in *instance) call(ctx context.Context, fn Func, a string, b []byte) ([]byte, error) {
-	n := uint32(len(a) + len(b)) // checkInput bounded it
+	dst, err := in.input(ctx, uint32(len(a)+len(b))) // checkInput bounded it
+	if err != nil {
+		return nil, err
+	}
+	copy(dst, a)
+	copy(dst[len(a):], b)
+	return in.invoke(ctx, fn, uint32(len(a)), uint32(len(b)))
+}
+
+// input returns the first n bytes of the input buffer, grown to hold them.
+// Every call rewrites the same buffer: the core keeps nothing that aliases
+// its input past a call (its Signer copies the control key it caches the
+// HMAC state for; TestSignBufferReuse).
+func (in *instance) input(ctx context.Context, n uint32) ([]byte, error) {
 	if n > in.cap {
 		if err := in.grow(ctx, n); err != nil {
 			return nil, err
 		}
 	}
-	// Every call rewrites the same buffer: the core keeps nothing that
-	// aliases its input past a call (its Signer copies the control key it
-	// caches the HMAC state for; TestSignBufferReuse).
-	ptr := in.buf
-	dst, ok := in.mem.Read(ptr, n)
+	dst, ok := in.mem.Read(in.buf, n)
 	if !ok {
 		return nil, errors.New("engine: wasm input buffer out of memory bounds")
 	}
-	copy(dst, a)
-	copy(dst[len(a):], b)
+	return dst, nil
+}
+
+// invoke calls fn on the two inputs the buffer holds, of aLen and bLen
+// bytes, and returns its answer (see call).
+func (in *instance) invoke(ctx context.Context, fn Func, aLen, bLen uint32) ([]byte, error) {
 	s := in.stack
-	s[0], s[1] = uint64(ptr), uint64(len(a))
-	s[2], s[3] = uint64(ptr)+uint64(len(a)), uint64(len(b))
+	s[0], s[1] = uint64(in.buf), uint64(aLen)
+	s[2], s[3] = uint64(in.buf)+uint64(aLen), uint64(bLen)
 	if err := in.fns[fn].CallWithStack(ctx, s); err != nil {
 		return nil, fmt.Errorf("engine: wasm %s: %w", exportNames[fn], err)
 	}
