@@ -19,7 +19,7 @@ import (
 )
 
 // Version of the core: the rules and the ABI. Bumped when either changes.
-const Version = "0.2.0"
+const Version = "0.3.0"
 
 // Core holds the scratch space of one caller.
 type Core struct {

@@ -111,7 +111,7 @@ export class WASIExit extends Error {
 
 /** One instance of the core. Calls are synchronous and run one at a time. */
 export interface Kassa {
-  /** The core version, e.g. "0.2.0". */
+  /** The core version, e.g. "0.3.0". */
   readonly version: string;
   /** The compiled module; pass it to load() for more instances. */
   readonly module: WebAssembly.Module;
@@ -152,7 +152,7 @@ export const defaultSource: URL;
  * core runs its own code. See wasm/README.md, "Imports".
  */
 export const hostPrimitives: Readonly<{
-  check_json(ptr: number, len: number, maxDepth: number): number;
+  check_json(ptr: number, len: number, maxDepth: number, tape: number, tapeCap: number): number;
   hmac_sha1(keyPtr: number, keyLen: number, msgPtr: number, msgLen: number, outPtr: number): number;
 }>;
 

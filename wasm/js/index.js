@@ -79,7 +79,7 @@ export async function compile(source = defaultSource) {
 // no synchronous native HMAC to offer (WebCrypto is asynchronous), so these
 // answer "not provided" and the core runs its own code, with the same rules.
 export const hostPrimitives = Object.freeze({
-  check_json: () => 2, // (ptr, len, maxDepth) -> 0 invalid, 1 valid, 2 not provided
+  check_json: () => 2, // (ptr, len, maxDepth, tape, tapeCap) -> 0 invalid, 1 valid, 2 not provided, 3 valid and indexed
   hmac_sha1: () => 0, // (keyPtr, keyLen, msgPtr, msgLen, outPtr) -> 1 done, 0 not provided
 });
 
@@ -146,7 +146,7 @@ class Kassa {
     this.module = module;
     /** Which WASI host runs the instance: 'node' or 'shim'. */
     this.wasi = wasi;
-    /** The core version, e.g. "0.2.0". */
+    /** The core version, e.g. "0.3.0". */
     this.version = this.#call(() => this.#x.kassa_version());
     /** Exact JSON text of every result, as the core returned it. */
     this.raw = Object.freeze({
