@@ -3,8 +3,6 @@ package validate
 import (
 	"strconv"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/spec"
 )
@@ -88,15 +86,9 @@ func (v *Validator) walkIndexed(n *node, t int32, fr *frame) {
 				fr.found |= 1 << ch.field
 			}
 		case ch.field >= 0:
-			s := &fr.s[ch.field]
-			s.plain = jsonscan.Plain(e.Flags)
-			if b[val] == '"' && s.plain&jsonscan.Escaped == 0 { // read, inline
-				s.val.Type, s.val.Raw, s.val.Str = gjson.String, b[val:e.End], b[val+1:e.End-1]
-			} else {
-				read(&s.val, b[val:e.End], s.plain)
-			}
-			s.off = c
+			fr.s[ch.field].off = c // read later, if at all (Validator.load)
 			fr.found |= 1 << ch.field
+			fr.lazy |= 1 << ch.field
 			if ch.children != nil && b[val] != 'n' {
 				v.notObject(ch, fr)
 			}

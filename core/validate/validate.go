@@ -24,6 +24,7 @@ package validate
 import (
 	"errors"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -255,6 +256,29 @@ type frame struct {
 	s     []slot
 	found uint64 // fields given in the body, null included
 	bad   uint64 // fields below a parent of the wrong type: not reported missing
+	lazy  uint64 // fields whose slot holds only their index entry (off): see load
+}
+
+// load reads field i's value from its index entry, when the indexed walk
+// left it there: most fields are plain strings whose only rule is their
+// length, which rules checks on the entry itself, without filling the
+// 80-byte gjson.Result (under wasm, stores and write barriers per field).
+func (v *Validator) load(fr *frame, i int) {
+	if fr.lazy&(1<<i) == 0 {
+		return
+	}
+	fr.lazy &^= 1 << i
+	s := &fr.s[i]
+	e := &v.tp[s.off]
+	s.plain = jsonscan.Plain(e.Flags & 0xff)
+	read(&s.val, v.body[e.Val:e.End], s.plain)
+}
+
+// loadAll loads every lazy field of fr.
+func (v *Validator) loadAll(fr *frame) {
+	for fr.lazy != 0 {
+		v.load(fr, bits.TrailingZeros64(fr.lazy))
+	}
 }
 
 // has reports whether field i is given and not null.
@@ -369,12 +393,23 @@ func (v *Validator) rules(cs *scope, fr *frame) {
 		if fr.bad&(1<<i) != 0 {
 			continue
 		}
+		if fr.lazy&(1<<i) != 0 {
+			// value's common case, on the index entry: a plain string of
+			// the right length, when nothing else is asked of the field.
+			if e := &v.tp[fr.s[i].off]; cs.lenOnly&(1<<i) != 0 && len(cs.conds[i]) == 0 &&
+				v.body[e.Val] == '"' && e.Flags&uint32(jsonscan.Escaped|jsonscan.NonASCII) == 0 {
+				if n := int(e.End-e.Val) - 2; n >= f.MinLen && (f.MaxLen == 0 || n <= f.MaxLen) {
+					continue
+				}
+			}
+			v.load(fr, i)
+		}
 		has := fr.has(i)
 		need := f.Required
 		condSaid := false
 		for j := range cs.conds[i] {
 			c := &cs.conds[i][j] // by pointer: under wasm a struct copy is a memmove call
-			if !condHolds(c, fr) {
+			if !v.condHolds(c, fr) {
 				continue
 			}
 			if c.then == spec.MustBeAbsent {
@@ -410,6 +445,9 @@ func (v *Validator) rules(cs *scope, fr *frame) {
 			}
 		}
 		v.value(f, cs.items[i], f.Path, s)
+	}
+	if fr.lazy != 0 && (len(cs.groups) > 0 || len(cs.checks) > 0) {
+		v.loadAll(fr)
 	}
 	for k := range cs.groups {
 		g := &cs.groups[k]
@@ -456,7 +494,8 @@ func (v *Validator) checks(cs *scope, fr frame) {
 	}
 }
 
-func condHolds(c *cond, fr *frame) bool {
+func (v *Validator) condHolds(c *cond, fr *frame) bool {
+	v.load(fr, c.field)
 	if !fr.has(c.field) {
 		return false
 	}
