@@ -52,6 +52,13 @@ func (c *Core) Validate(endpoint string, body []byte) []byte {
 	return c.result(r, err)
 }
 
+// ValidateIndexed is Validate for a body the caller has checked as strict
+// JSON and indexed (see validate.Validator.ValidateIndexed).
+func (c *Core) ValidateIndexed(endpoint string, body []byte, tape []jsonscan.Entry) []byte {
+	r, err := c.v.ValidateIndexed(endpoint, body, tape)
+	return c.result(r, err)
+}
+
 // ValidateQuery validates a raw query string (without '?') as the
 // endpoint's query parameters; same result shape as Validate.
 func (c *Core) ValidateQuery(endpoint string, query []byte) []byte {

@@ -21,19 +21,19 @@ const indexEntries = 2048
 // so that the tests cover the indexed walk without a WebAssembly host.
 var indexNatively = false
 
-// useIndex sets v.tp to the index of the body just checked, if there is
-// one and it is consistent. The guest trusts its host's check as it trusts
+// useIndex sets v.tp to tp, the index of body (built by the check, or
+// given by the caller), if it is consistent, and reports whether it is. The guest trusts its host's check as it trusts
 // its verdict, but a broken host must not make it trap or loop: every
 // offset must lie in the body and every entry's Next must move forward.
 // (Recovering from the walk's panics instead of this loop measured slower
 // under wasm: a deferred recover costs more than one branch an entry.)
-func (v *Validator) useIndex(body string) {
+func (v *Validator) useIndex(body string, tp []jsonscan.Entry) bool {
 	v.tp = nil
-	n := v.scan.Indexed
-	if n <= 0 || n > len(v.scan.Tape) {
-		return
+	n := len(tp)
+	if n == 0 || len(body) == 0 || len(body) >= 1<<31 || int(tp[0].Next) != n {
+		return false
 	}
-	tp, size := v.scan.Tape[:n], uint32(len(body)) // 0 < len(body) < 2 GiB: Check said so
+	size := uint32(len(body))
 	var bad uint32
 	for i := range tp {
 		// Without a branch per condition (b2u is a wasm select): i <
@@ -47,6 +47,7 @@ func (v *Validator) useIndex(body string) {
 	if bad == 0 {
 		v.tp = tp
 	}
+	return bad == 0
 }
 
 func b2u(b bool) uint32 {

@@ -58,6 +58,18 @@ func TestBrokenIndex(t *testing.T) {
 					t.Fatalf("%s, %s: %s %v, want %s", id, name, gotJSON, err, wantJSON)
 				}
 			}
+			// The same index given by a caller that checked the body.
+			jsonscan.HostCheck = nil
+			tape := make([]jsonscan.Entry, n)
+			copy(tape, good[:n])
+			brk(tape)
+			got, err := v.ValidateIndexed(id, body, tape)
+			if len(got.Violations) == 0 {
+				got.Violations = nil
+			}
+			if gotJSON, _ := json.Marshal(got); err != nil || string(gotJSON) != string(wantJSON) {
+				t.Fatalf("%s, %s, ValidateIndexed: %s %v, want %s", id, name, gotJSON, err, wantJSON)
+			}
 			if len(v.slots) != 0 || v.tp != nil {
 				t.Fatalf("%s, %s: %d slots left, index kept", id, name, len(v.slots))
 			}

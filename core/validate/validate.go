@@ -128,6 +128,20 @@ func ValidateQuery(id, rawQuery string) (Result, error) {
 // Validate validates body as endpoint id. The returned Violations slice is
 // reused by the next call on v.
 func (v *Validator) Validate(id string, body []byte) (Result, error) {
+	return v.validate(id, body, nil)
+}
+
+// ValidateIndexed is Validate for a body its caller has already checked
+// as strict JSON and indexed (jsonscan.Index, or a check with a Tape): a
+// WebAssembly host that did both natively (the export
+// kassa_validate_indexed). The core trusts that the body is strict JSON,
+// as it trusts a host's check_json; an index that is not consistent (see
+// useIndex) is ignored, and the body checked and walked as by Validate.
+func (v *Validator) ValidateIndexed(id string, body []byte, tape []jsonscan.Entry) (Result, error) {
+	return v.validate(id, body, tape)
+}
+
+func (v *Validator) validate(id string, body []byte, tape []jsonscan.Entry) (Result, error) {
 	c := v.last // the lookup inlined: the same endpoint again, most often
 	if c == nil || !jsonscan.Equal(c.ep.ID, id) {
 		var err error
@@ -140,20 +154,23 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 	if c.ep.Body == spec.NoBody && isBlank(body) {
 		return v.result(), nil
 	}
-	if v.scan.Tape == nil && (jsonscan.HostCheck != nil || indexNatively) {
-		v.scan.Tape = make([]jsonscan.Entry, indexEntries)
-	}
-	if e := v.scan.Check(body); e != nil {
-		v.add(e.Path, spec.RuleJSON, e.Msg+" at offset "+strconv.Itoa(e.Offset))
-		return v.result(), nil
+	if len(tape) == 0 || len(body) == 0 || !v.useIndex(unsafe.String(&body[0], len(body)), tape) {
+		if v.scan.Tape == nil && (jsonscan.HostCheck != nil || indexNatively) {
+			v.scan.Tape = make([]jsonscan.Entry, indexEntries)
+		}
+		if e := v.scan.Check(body); e != nil {
+			v.add(e.Path, spec.RuleJSON, e.Msg+" at offset "+strconv.Itoa(e.Offset))
+			return v.result(), nil
+		}
+		v.useIndex(unsafe.String(unsafe.SliceData(body), len(body)), v.scan.Tape[:v.scan.Indexed])
 	}
 	if len(body) == 0 || c.ep.Body == spec.NoBody {
+		v.tp = nil
 		return v.result(), nil
 	}
 	// gjson and the walk read the body in place (no copy); values alias it
 	// for the duration of this call only.
 	v.body = unsafe.String(&body[0], len(body))
-	v.useIndex(v.body)
 	root, at := int32(jsonscan.Root(v.body)), int32(0) // at: the root's position (entry 0 of an index)
 	if v.tp == nil {
 		at = root

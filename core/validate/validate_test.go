@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/core/validate"
 )
@@ -298,6 +299,20 @@ func FuzzValidate(f *testing.F) {
 		validate.SetIndexNatively(was)
 		if jc, _ := json.Marshal(c); string(jc) != string(ja) {
 			t.Fatalf("indexed: %v; answers %s and %s", !was, jc, ja)
+		}
+		// A caller that checked and indexed the body itself (a wasm host,
+		// kassa_validate_indexed) gets the same answer.
+		var sc jsonscan.Scanner
+		if len(body) > 0 && sc.Check(body) == nil {
+			tape := make([]jsonscan.Entry, 4096)
+			if n := jsonscan.Index(string(body), tape); n > 0 {
+				var v validate.Validator
+				d, _ := v.ValidateIndexed(id, body, tape[:n])
+				d.Violations = append([]validate.Violation(nil), d.Violations...)
+				if jd, _ := json.Marshal(d); string(jd) != string(ja) {
+					t.Fatalf("ValidateIndexed: %s, Validate: %s", jd, ja)
+				}
+			}
 		}
 		if a.Valid != (len(a.Violations) == 0) {
 			t.Fatalf("Valid %v with %d violations", a.Valid, len(a.Violations))

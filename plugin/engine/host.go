@@ -73,6 +73,27 @@ var littleEndian = func() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1 && unsafe.Sizeof(jsonscan.Entry{}) == jsonscan.EntrySize
 }()
 
+// putTape writes index entries in the ABI's layout (wasm/README.md).
+func putTape(dst []byte, tape []jsonscan.Entry) {
+	if littleEndian {
+		// jsonscan.Entry's memory is the ABI's layout on a little-endian
+		// host (jsonscan.TestEntryLayout): one copy.
+		copy(dst, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(tape))), len(tape)*jsonscan.EntrySize))
+		return
+	}
+	for i := range tape {
+		e, d := &tape[i], dst[i*jsonscan.EntrySize:(i+1)*jsonscan.EntrySize]
+		binary.LittleEndian.PutUint64(d[0:], e.Word)
+		binary.LittleEndian.PutUint64(d[8:], e.Tail)
+		binary.LittleEndian.PutUint32(d[16:], e.Key)
+		binary.LittleEndian.PutUint32(d[20:], e.KeyLen)
+		binary.LittleEndian.PutUint32(d[24:], e.Val)
+		binary.LittleEndian.PutUint32(d[28:], e.End)
+		binary.LittleEndian.PutUint32(d[32:], e.Next)
+		binary.LittleEndian.PutUint32(d[36:], e.Flags)
+	}
+}
+
 // maxTape bounds the index the host builds for a guest (entries).
 const maxTape = 1 << 16
 
@@ -111,23 +132,7 @@ func hostCheckJSON(on *atomic.Bool, mod api.Module, ptr, n, maxDepth, tapePtr, t
 	if entries == 0 || !ok {
 		return checkValid
 	}
-	if littleEndian {
-		// jsonscan.Entry's memory is the ABI's layout on a little-endian
-		// host (jsonscan.TestEntryLayout): one copy.
-		copy(dst, unsafe.Slice((*byte)(unsafe.Pointer(&h.tape[0])), len(dst)))
-		return checkIndexed
-	}
-	for i := range entries {
-		e, d := &h.tape[i], dst[i*jsonscan.EntrySize:(i+1)*jsonscan.EntrySize]
-		binary.LittleEndian.PutUint64(d[0:], e.Word)
-		binary.LittleEndian.PutUint64(d[8:], e.Tail)
-		binary.LittleEndian.PutUint32(d[16:], e.Key)
-		binary.LittleEndian.PutUint32(d[20:], e.KeyLen)
-		binary.LittleEndian.PutUint32(d[24:], e.Val)
-		binary.LittleEndian.PutUint32(d[28:], e.End)
-		binary.LittleEndian.PutUint32(d[32:], e.Next)
-		binary.LittleEndian.PutUint32(d[36:], e.Flags)
-	}
+	putTape(dst, h.tape[:entries])
 	return checkIndexed
 }
 

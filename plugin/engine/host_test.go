@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kassa-edge/kassa/core/sign"
@@ -49,6 +50,10 @@ func TestHostPrimitives(t *testing.T) {
 	// An invalid body: the host says "invalid", the guest scans for the
 	// error's details; both engines agree with the native core.
 	checkSame(t, FuncValidate, "payneteasy.check-sale", []byte(`{"a":1,"a":2}`))
+	// More values than the index the host writes into the guest (guestTape):
+	// the guest checks and walks the body itself.
+	big := "[" + strings.Repeat(`{"id":"x"},`, guestTape) + `{"id":"x"}]`
+	checkSame(t, FuncValidate, "smarts.product-search-name.response", []byte(big))
 }
 
 // TestSignValuesRefusesBadAmounts: an amount that is not digits is refused

@@ -21,6 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/kassa-edge/kassa/core"
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/validate"
 	kwasm "github.com/kassa-edge/kassa/wasm"
@@ -108,11 +109,12 @@ func CompileCount() int64 { return compileCount.Load() }
 
 // compiled is the shared value in compiledPool.
 type compiled struct {
-	host  atomic.Bool // the host primitives answer
-	rt    wazero.Runtime
-	mod   wazero.CompiledModule
-	cache wazero.CompilationCache // nil without CacheDir
-	took  time.Duration
+	host    atomic.Bool // the host primitives answer
+	indexed bool        // the module exports kassa_validate_indexed (0.3.0 on)
+	rt      wazero.Runtime
+	mod     wazero.CompiledModule
+	cache   wazero.CompilationCache // nil without CacheDir
+	took    time.Duration
 }
 
 // Destruct closes the runtime (and every module still in it) and the
@@ -190,6 +192,7 @@ func compile(ctx context.Context, cfg WasmConfig) (*compiled, error) {
 			return fail(fmt.Errorf("engine: wasm core does not export %s", name))
 		}
 	}
+	_, c.indexed = mod.ExportedFunctions()["kassa_validate_indexed"]
 	c.took = time.Since(start)
 	return c, nil
 }
@@ -508,6 +511,11 @@ func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (vali
 	if w.observe != nil {
 		defer w.observed(FuncValidate, time.Now())
 	}
+	if w.comp.c.indexed && len(body) > 0 && w.comp.c.host.Load() {
+		if r, err, ok := w.validateIndexed(ctx, endpoint, body); ok {
+			return r, err
+		}
+	}
 	in, out, err := w.do(ctx, FuncValidate, endpoint, body)
 	if err != nil {
 		return validate.Result{}, err
@@ -515,6 +523,44 @@ func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (vali
 	r, err := decodeResult(out)
 	w.finish(in)
 	return r, err
+}
+
+// validateIndexed checks and indexes body natively, exactly as the host's
+// check_json does for the guest, then has the guest validate it over that
+// index (kassa_validate_indexed): one call into the guest and none back
+// out of it. ok is false when the body is not strict JSON or its index
+// does not fit: the caller then calls kassa_validate, and the guest checks
+// the body itself, for the violation's details.
+func (w *Wasm) validateIndexed(ctx context.Context, endpoint string, body []byte) (r validate.Result, err error, ok bool) {
+	if err := checkInput(ctx, FuncValidate, endpoint, body); err != nil {
+		return r, err, true
+	}
+	if w.closed.Load() {
+		return r, ErrClosed, true
+	}
+	h := scanners.Get().(*hostScan)
+	defer scanners.Put(h)
+	if len(h.tape) < guestTape {
+		h.tape = make([]jsonscan.Entry, guestTape)
+	}
+	// The guest's own check would use jsonscan.DefaultMaxDepth.
+	h.s.MaxDepth, h.s.Tape = jsonscan.DefaultMaxDepth, h.tape[:guestTape]
+	hostCalls.Add(1) // the host's check, before the guest rather than from it
+	if h.s.Check(body) != nil || h.s.Indexed == 0 {
+		return r, nil, false
+	}
+	in, err := w.take(ctx)
+	if err != nil {
+		return r, err, true
+	}
+	out, err := in.validateIndexed(ctx, endpoint, body, h.tape[:h.s.Indexed])
+	if err != nil {
+		w.discard(in)
+		return r, err, true
+	}
+	r, err = decodeResult(out)
+	w.finish(in)
+	return r, err, true
 }
 
 // ValidateQuery validates a raw query string as the endpoint's query.
@@ -607,6 +653,43 @@ type instance struct {
 	stack []uint64 // reused by every call: no allocation per call
 	buf   uint32   // guest buffer from kassa_alloc holding both inputs
 	cap   uint32
+	// indexed is kassa_validate_indexed (nil if the module has none).
+	indexed api.Function
+}
+
+// guestTape is the number of index entries the host writes into a guest
+// at most (as many as the guest's own index buffer holds); bodies with
+// more values are validated by kassa_validate.
+const guestTape = 2048
+
+// validateIndexed copies the endpoint, the body and its index into the
+// instance and calls kassa_validate_indexed.
+func (in *instance) validateIndexed(ctx context.Context, endpoint string, body []byte, tape []jsonscan.Entry) ([]byte, error) {
+	if in.indexed == nil {
+		return nil, errors.New("engine: wasm core without kassa_validate_indexed")
+	}
+	// All three in the one input buffer (the guest finds them there
+	// first): the endpoint, the body, then the index, 8-byte aligned (the
+	// buffer's start is).
+	at := (len(endpoint) + len(body) + 7) &^ 7
+	if len(tape) > guestTape || in.buf%8 != 0 {
+		return nil, errors.New("engine: wasm index too large or misaligned")
+	}
+	dst, err := in.input(ctx, uint32(at+len(tape)*jsonscan.EntrySize))
+	if err != nil {
+		return nil, err
+	}
+	copy(dst, endpoint)
+	copy(dst[len(endpoint):], body)
+	putTape(dst[at:], tape)
+	s := in.stack
+	s[0], s[1] = uint64(in.buf), uint64(len(endpoint))
+	s[2], s[3] = uint64(in.buf)+uint64(len(endpoint)), uint64(len(body))
+	s[4], s[5] = uint64(in.buf)+uint64(at), uint64(len(tape))
+	if err := in.indexed.CallWithStack(ctx, s); err != nil {
+		return nil, fmt.Errorf("engine: wasm kassa_validate_indexed: %w", err)
+	}
+	return in.result(s[0])
 }
 
 // initialBuffer is the size of an instance's first input buffer.
@@ -617,7 +700,8 @@ func newInstance(ctx context.Context, c *compiled, cfg wazero.ModuleConfig) (*in
 	if err != nil {
 		return nil, fmt.Errorf("engine: instantiate wasm core: %w", err)
 	}
-	in := &instance{mod: mod, mem: mod.Memory(), stack: make([]uint64, 4)}
+	in := &instance{mod: mod, mem: mod.Memory(), stack: make([]uint64, 6),
+		indexed: mod.ExportedFunction("kassa_validate_indexed")}
 	for i, name := range exportNames {
 		in.fns[i] = mod.ExportedFunction(name)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/core/validate"
@@ -124,6 +125,42 @@ func TestBadPointers(t *testing.T) {
 			}
 		}
 	}
+	// kassa_validate_indexed: the same bad regions for the name and the
+	// body with a good index, then a good name and body with a bad index
+	// (outside, misaligned, huge, in a freed buffer).
+	ep := spec.Lookup("payneteasy.check-sale")
+	dst, _ := in.mem.Read(uint32(buf), 512)
+	copy(dst, ep.ID)
+	copy(dst[len(ep.ID):], ep.Example)
+	tapeAt := (uint64(len(ep.ID)+len(ep.Example)) + 7) &^ 7
+	var tape [64]jsonscan.Entry
+	n := uint64(jsonscan.Index(ep.Example, tape[:]))
+	putTape(dst[tapeAt:], tape[:n])
+	idx := [][6]uint64{
+		{buf, uint64(len(ep.ID)), buf + uint64(len(ep.ID)), uint64(len(ep.Example)), buf + tapeAt + 4, n},   // misaligned
+		{buf, uint64(len(ep.ID)), buf + uint64(len(ep.ID)), uint64(len(ep.Example)), memEnd - 8, n},         // past memory
+		{buf, uint64(len(ep.ID)), buf + uint64(len(ep.ID)), uint64(len(ep.Example)), buf + tapeAt, 1 << 28}, // huge
+		{buf, uint64(len(ep.ID)), buf + uint64(len(ep.ID)), uint64(len(ep.Example)), freed, n},              // freed
+	}
+	for _, c := range cases {
+		idx = append(idx, [6]uint64{c[0], c[1], c[2], c[3], buf + tapeAt, n})
+	}
+	for _, c := range idx {
+		copy(in.stack, c[:])
+		if err := in.indexed.CallWithStack(ctx, in.stack); err != nil {
+			t.Fatalf("kassa_validate_indexed%v trapped: %v", c, err)
+		}
+		if out, err := in.result(in.stack[0]); err != nil || string(out) != want {
+			t.Errorf("kassa_validate_indexed%v = %s, %v; want %s", c, out, err, want)
+		}
+	}
+	copy(in.stack, []uint64{buf, uint64(len(ep.ID)), buf + uint64(len(ep.ID)), uint64(len(ep.Example)), buf + tapeAt, n})
+	if err := in.indexed.CallWithStack(ctx, in.stack); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := in.result(in.stack[0]); err != nil || !bytes.HasPrefix(out, prefixValid) {
+		t.Errorf("kassa_validate_indexed, all good: %s, %v", out, err)
+	}
 	// kassa_free of junk and kassa_alloc(0) do not trap either.
 	for _, p := range []uint64{0, 1, buf + 1, 0xffffffff, freed} {
 		in.stack[0] = p
@@ -135,7 +172,6 @@ func TestBadPointers(t *testing.T) {
 	if err := in.fns[exportAlloc].CallWithStack(ctx, in.stack); err != nil || uint32(in.stack[0]) != 0 {
 		t.Errorf("kassa_alloc(0) = %#x, %v", in.stack[0], err)
 	}
-	ep := spec.Lookup("payneteasy.check-sale")
 	out, err := in.call(ctx, FuncValidate, ep.ID, []byte(ep.Example))
 	if err != nil || !bytes.HasPrefix(out, prefixValid) {
 		t.Errorf("after bad calls: %s, %v", out, err)

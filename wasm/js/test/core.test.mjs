@@ -41,7 +41,8 @@ describe('module', () => {
     }
     const exports = WebAssembly.Module.exports(mod).map((e) => e.name).sort();
     assert.deepEqual(exports, ['_initialize', 'kassa_alloc', 'kassa_endpoints', 'kassa_free', 'kassa_sign',
-      'kassa_sign_binary', 'kassa_string_to_sign', 'kassa_validate', 'kassa_validate_query', 'kassa_version', 'memory']);
+      'kassa_sign_binary', 'kassa_string_to_sign', 'kassa_validate', 'kassa_validate_indexed', 'kassa_validate_query',
+      'kassa_version', 'memory']);
   });
 
   test('the shim is only asked for what README.md says', async () => {
