@@ -62,6 +62,8 @@ type Scanner struct {
 	// no violation, the number of entries written, or 0 for none.
 	Tape    []Entry
 	Indexed int
+	// Hosted reports whether the last Check's verdict was HostCheck's.
+	Hosted bool
 
 	b     []byte
 	keys  []span // keys of the objects being scanned, innermost last
@@ -106,10 +108,12 @@ func (s *Scanner) Check(b []byte) *Error {
 	if s.MaxDepth <= 0 {
 		s.MaxDepth = DefaultMaxDepth
 	}
-	s.Indexed = 0
+	s.Indexed, s.Hosted = 0, false
 	s.tape, s.nt, s.hasKey = nil, 0, false
 	if HostCheck != nil {
-		if valid, ok, n := HostCheck(b, s.MaxDepth, s.Tape); ok && valid {
+		valid, ok, n := HostCheck(b, s.MaxDepth, s.Tape)
+		s.Hosted = ok
+		if ok && valid {
 			s.Indexed = min(n, len(s.Tape))
 			return nil
 		}

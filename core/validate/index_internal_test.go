@@ -43,12 +43,15 @@ func TestBrokenIndex(t *testing.T) {
 		}
 		for name, brk := range breaks {
 			jsonscan.HostCheck = func(b []byte, _ int, tape []jsonscan.Entry) (bool, bool, int) {
+				if len(tape) < n { // the first call: the core gives a buffer once a host answers
+					return true, true, 0
+				}
 				copy(tape, good[:n])
 				brk(tape)
 				return true, true, n
 			}
 			var v Validator
-			for range 2 { // and the Validator stays usable
+			for range 3 { // the first call without an index (see above); the Validator stays usable
 				got, err := v.Validate(id, body)
 				if len(got.Violations) == 0 {
 					got.Violations = nil // as the pooled Validate returns it

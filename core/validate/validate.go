@@ -155,7 +155,9 @@ func (v *Validator) validate(id string, body []byte, tape []jsonscan.Entry) (Res
 		return v.result(), nil
 	}
 	if len(tape) == 0 || len(body) == 0 || !v.useIndex(unsafe.String(&body[0], len(body)), tape) {
-		if v.scan.Tape == nil && (jsonscan.HostCheck != nil || indexNatively) {
+		// The index buffer, once a host has shown it checks bodies (a
+		// browser's answers "not provided": no buffer, no allocation).
+		if v.scan.Tape == nil && (v.scan.Hosted || indexNatively) {
 			v.scan.Tape = make([]jsonscan.Entry, indexEntries)
 		}
 		if e := v.scan.Check(body); e != nil {
