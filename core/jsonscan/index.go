@@ -52,9 +52,10 @@ type indexer struct {
 	n    int
 }
 
-// add writes the entry of the value at val (a member's if klen > 0 or
-// flags has KeyEscaped: key at offset key, word w) and those of what it
-// contains, and returns the offset just after the value.
+// add writes the entry of the value at val (a member's when key > 0: its
+// key at offset key, klen bytes, word w; the caller marks an escaped key)
+// and those of what it contains, and returns the offset just after the
+// value.
 func (x *indexer) add(val, key, klen int, w uint64) (end int, ok bool) {
 	if x.n == len(x.tape) {
 		return 0, false

@@ -62,7 +62,8 @@ type Scanner struct {
 	// no violation, the number of entries written, or 0 for none.
 	Tape    []Entry
 	Indexed int
-	// Hosted reports whether the last Check's verdict was HostCheck's.
+	// Hosted reports whether HostCheck answered the last Check (valid or
+	// not): the host checks bodies.
 	Hosted bool
 
 	b     []byte

@@ -12,7 +12,7 @@ import "math/bits"
 // An object's members are visited with
 //
 //	for i := First(b, obj); i >= 0; i = Next(b, end) {
-//		key, esc, val := Member(b, i)
+//		key, word, esc, val := Member(b, i)
 //		end = Skip(b, val) // or the end of a walk into the value
 //	}
 //

@@ -54,11 +54,14 @@ func appendRecord(dst []byte, tag byte, s string) []byte {
 
 var errTruncated = errors.New("fields: truncated binary record")
 
+// seenFits fails to compile if the tags stop fitting ParseBinary's uint32.
+const seenFits = uint(31 - NumFields)
+
 // ParseBinary fills v from the binary form and returns the control key
 // ("" if absent). The strings alias in (no copy), as Parse's alias its body.
 func ParseBinary(in []byte, v *Values) (controlKey string, err error) {
 	*v = Values{}
-	var seen uint32 // one bit per tag, the key's at NumFields
+	var seen uint32 // one bit per tag, the key's at NumFields (seenFits)
 	for len(in) > 0 {
 		if len(in) < 5 {
 			return "", errTruncated

@@ -28,11 +28,17 @@ type node struct {
 	table []*node
 	mul   uint64
 	shift uint8
+	// same is the next sibling with this node's word, tail and length:
+	// two keys longer than 16 bytes that differ only in their middle
+	// ("deliveryAddressStreetName", "deliveryContactStreetName"), which
+	// no hash of those three can tell apart.
+	same *node
 }
 
-// find returns the child whose key has the word w, the tail t (see
+// find returns the first child whose key has the word w, the tail t (see
 // jsonscan.Word and Tail) and n bytes, or nil. Keys of up to 16 bytes are
-// then equal; for longer ones the caller compares the rest.
+// then equal; for longer ones the caller compares the rest, following
+// same to the next candidate.
 func (n *node) find(w, t uint64, klen int) *node {
 	if len(n.table) == 0 {
 		return nil
@@ -54,27 +60,50 @@ func (n *node) child(key string, w uint64) *node {
 	if len(key) > 8 {
 		tail = jsonscan.Tail(key)
 	}
-	if c := n.find(w, tail, len(key)); c != nil && (len(key) <= 16 || c.key == key) {
-		return c
+	c := n.find(w, tail, len(key))
+	for c != nil && len(key) > 16 && c.key != key {
+		c = c.same
 	}
-	return nil
+	return c
 }
 
 // seal builds the hash tables of n and the nodes below it, once all are
 // added: the smallest power-of-two table, from twice the children, for
-// which a multiplier from a fixed sequence sends every child to its own
-// slot (deterministic, so every build of the core has the same tables).
+// which a multiplier from a fixed sequence sends every distinct (word,
+// tail, length) to its own slot (deterministic, so every build of the core
+// has the same tables). Children that share all three are chained by same.
 func (n *node) seal() {
 	for _, c := range n.children {
 		c.seal()
 	}
-	if len(n.children) == 0 {
+	var heads []*node // the first child of each (word, tail, length)
+	for _, c := range n.children {
+		c.same = nil
+	}
+	for _, c := range n.children {
+		var h *node
+		for _, x := range heads {
+			if x.word == c.word && x.tail == c.tail && len(x.key) == len(c.key) {
+				h = x
+				break
+			}
+		}
+		if h == nil {
+			heads = append(heads, c)
+			continue
+		}
+		for h.same != nil {
+			h = h.same
+		}
+		h.same = c
+	}
+	if len(heads) == 0 {
 		return
 	}
 	seq := uint64(0x2545F4914F6CDD1D)
-	for bits := 1; ; bits++ {
+	for bits := 1; bits < 31; bits++ {
 		size := 1 << bits
-		if size < 2*len(n.children) {
+		if size < 2*len(heads) {
 			continue
 		}
 		for try := 0; try < 1000; try++ {
@@ -84,7 +113,7 @@ func (n *node) seal() {
 			mul, shift := seq|1, uint8(64-bits)
 			table := make([]*node, size)
 			ok := true
-			for _, c := range n.children {
+			for _, c := range heads {
 				h := keyHash(c.word, c.tail, len(c.key), mul, shift) & uint64(size-1)
 				if table[h] != nil {
 					ok = false
@@ -98,6 +127,7 @@ func (n *node) seal() {
 			}
 		}
 	}
+	panic("validate: no perfect hash for the children of " + n.path) // distinct triples always get one
 }
 
 // newNode returns a node for key.

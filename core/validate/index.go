@@ -68,8 +68,8 @@ func (v *Validator) walkIndexed(n *node, t int32, fr *frame) {
 		if e.Flags&jsonscan.KeyEscaped == 0 {
 			// n.child, with the word and tail the host computed.
 			ch = n.find(e.Word, e.Tail, int(e.KeyLen))
-			if ch != nil && e.KeyLen > 16 && ch.key != b[e.Key:e.Key+e.KeyLen] {
-				ch = nil
+			for ch != nil && e.KeyLen > 16 && ch.key != b[e.Key:e.Key+e.KeyLen] {
+				ch = ch.same
 			}
 		} else {
 			key := v.unescape(b[e.Key : e.Key+e.KeyLen])

@@ -551,8 +551,9 @@ func toValue(r *gjson.Result) spec.Value {
 }
 
 // value checks a present value's type and bounds. rel is its path relative
-// to the current scope; s.off is the value's offset in the body (unset for
-// a query value, never an array), s.plain what it contains if a string.
+// to the current scope; s.off is the value's position, an offset in the
+// body or an entry of its index (unset for a query value, never an array),
+// s.plain what it contains if a string.
 func (v *Validator) value(f *spec.Field, items *scope, rel string, s *slot) {
 	val := &s.val
 	num, isNum := 0.0, false
