@@ -307,15 +307,17 @@ func (in *Instance) Reload() error {
 func (in *Instance) PID() int { return in.cmd.Process.Pid }
 
 // Do sends req, and sends it once more if the connection closed before any
-// answer (io.EOF). Right after a reload the old server can still accept a
-// connection and then close it unanswered (Caddy stops accepting "unless
-// the scheduler pauses it right before Shutdown", caddyhttp.App.Stop), and
-// Go's client resends only idempotent requests by itself. A real client
-// (the gateway, a browser) retries too; a server that is really down fails
-// the second attempt as well.
+// answer (io.EOF, or a reset while the request was being written). Right
+// after a reload the old server can still accept a connection and then
+// close it unanswered (Caddy stops accepting "unless the scheduler pauses
+// it right before Shutdown", caddyhttp.App.Stop), and Go's client resends
+// only idempotent requests by itself. A real client (the gateway, a
+// browser) retries too; a server that is really down fails the second
+// attempt as well.
 func Do(client *http.Client, req *http.Request) (*http.Response, error) {
 	resp, err := client.Do(req)
-	if err == nil || !errors.Is(err, io.EOF) || (req.Body != nil && req.GetBody == nil) {
+	closed := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+	if err == nil || !closed || (req.Body != nil && req.GetBody == nil) {
 		return resp, err
 	}
 	if req.GetBody != nil {
