@@ -175,7 +175,7 @@ func (s *Scanner) value(i, depth int) (int, bool) {
 }
 
 // indexed scans the value at i as scan does, and adds its entry to the
-// index (see Index, which builds the same entries by walking).
+// index (see Index and Entry).
 func (s *Scanner) indexed(i, depth int) (int, bool) {
 	if s.nt == len(s.tape) {
 		s.tape, s.hasKey = nil, false // too many values: check on, without an index

@@ -132,7 +132,7 @@ func (v *Validator) Validate(id string, body []byte) (Result, error) {
 }
 
 // ValidateIndexed is Validate for a body its caller has already checked
-// as strict JSON and indexed (jsonscan.Index, or a check with a Tape): a
+// as strict JSON and indexed (jsonscan.Index: a check with a Tape): a
 // WebAssembly host that did both natively (the export
 // kassa_validate_indexed). The core trusts that the body is strict JSON,
 // as it trusts a host's check_json; an index that is not consistent (see
