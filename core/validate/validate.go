@@ -417,7 +417,7 @@ func (v *Validator) rules(cs *scope, fr *frame) {
 			// the right length, when nothing else is asked of the field.
 			if e := &v.tp[fr.s[i].off]; cs.lenOnly&(1<<i) != 0 && len(cs.conds[i]) == 0 &&
 				v.body[e.Val] == '"' && e.Flags&uint32(jsonscan.Escaped|jsonscan.NonASCII) == 0 {
-				if n := int(e.End-e.Val) - 2; n >= f.MinLen && (f.MaxLen == 0 || n <= f.MaxLen) {
+				if lenOK(f, int(e.End-e.Val)-2) {
 					continue
 				}
 			}
@@ -459,7 +459,7 @@ func (v *Validator) rules(cs *scope, fr *frame) {
 		s := &fr.s[i]
 		if cs.lenOnly&(1<<i) != 0 && s.val.Type == gjson.String && s.plain == 0 {
 			// value's common case, inline: a plain string of the right length.
-			if n := len(s.val.Str); n >= f.MinLen && (f.MaxLen == 0 || n <= f.MaxLen) {
+			if lenOK(f, len(s.val.Str)) {
 				continue
 			}
 		}
@@ -634,7 +634,7 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, s *slot) {
 		if s.plain != 0 {
 			n = utf8.RuneCountInString(str)
 		}
-		if n < f.MinLen || (f.MaxLen > 0 && n > f.MaxLen) {
+		if !lenOK(f, n) {
 			v.addAt(rel, spec.RuleLength, lengthMsg(f.MinLen, f.MaxLen, n, "characters"))
 			return
 		}
@@ -656,6 +656,10 @@ func (v *Validator) value(f *spec.Field, items *scope, rel string, s *slot) {
 		v.addAt(rel, spec.RulePattern, f.Format.Hint)
 	}
 }
+
+// lenOK reports whether a string of n characters has a length f allows
+// (MaxLen 0: no maximum). value and rules' inline fast paths share it.
+func lenOK(f *spec.Field, n int) bool { return n >= f.MinLen && (f.MaxLen <= 0 || n <= f.MaxLen) }
 
 func (v *Validator) bounds(f *spec.Field, rel string, n float64) {
 	low := f.HasMin && (n < f.Min || (f.ExclMin && n == f.Min))
