@@ -51,9 +51,7 @@ func region(ptr, n uint32) ([]byte, bool) {
 		return nil, true
 	}
 	for _, b := range live {
-		base := addr(b)
-		if ptr >= base && uint64(ptr)+uint64(n) <= uint64(base)+uint64(len(b)) {
-			off := ptr - base
+		if off, ok := inside(b, ptr, uint64(n)); ok {
 			return b[off : off+n : off+n], true
 		}
 	}
@@ -123,14 +121,11 @@ func call(namePtr, nameLen, inPtr, inLen uint32, fn export) uint64 {
 	var out []byte
 	// The engine passes both in one buffer, the most recent one: check
 	// that first, without a call per region.
-	if n := len(live); n > 0 && nameLen > 0 && inLen > 0 {
-		b := live[n-1]
-		base, end := uint64(addr(b)), uint64(addr(b))+uint64(len(b))
-		if uint64(namePtr) >= base && uint64(namePtr)+uint64(nameLen) <= end &&
-			uint64(inPtr) >= base && uint64(inPtr)+uint64(inLen) <= end {
-			no, io := uint32(uint64(namePtr)-base), uint32(uint64(inPtr)-base)
-			name := b[no : no+nameLen]
-			out = run(fn, unsafe.String(unsafe.SliceData(name), len(name)), b[io:io+inLen:io+inLen])
+	if b := lastLive(); b != nil && nameLen > 0 && inLen > 0 {
+		no, ok1 := inside(b, namePtr, uint64(nameLen))
+		io, ok2 := inside(b, inPtr, uint64(inLen))
+		if ok1 && ok2 {
+			out = run(fn, unsafe.String(&b[no], nameLen), b[io:io+inLen:io+inLen])
 		}
 	}
 	if out == nil {
@@ -141,12 +136,30 @@ func call(namePtr, nameLen, inPtr, inLen uint32, fn export) uint64 {
 		}
 		out = run(fn, name, in)
 	}
-	// Not {"signature":..., {"stringToSign":... or {"valid":true,...
-	// (every answer is longer than 10).
-	if len(out) > 9 && out[2] != 's' && out[9] != 't' {
+	if allocated(out) {
 		runtime.Gosched()
 	}
 	return pack(out)
+}
+
+// allocated reports whether an answer may have allocated: it is not one
+// of the answers built in place, {"signature":..., {"stringToSign":... or
+// {"valid":true,... (every answer is longer than 10).
+func allocated(out []byte) bool { return len(out) > 9 && out[2] != 's' && out[9] != 't' }
+
+// lastLive returns the most recent live buffer, or nil.
+func lastLive() []byte {
+	if len(live) == 0 {
+		return nil
+	}
+	return live[len(live)-1]
+}
+
+// inside returns the offset in b of the n bytes at ptr, if they lie in b:
+// the test region makes of every live buffer, small enough to be inlined.
+func inside(b []byte, ptr uint32, n uint64) (uint32, bool) {
+	base := uint64(addr(b))
+	return uint32(uint64(ptr) - base), uint64(ptr) >= base && uint64(ptr)+n <= base+uint64(len(b))
 }
 
 // export names the core function an export runs: a switch calls it
@@ -197,14 +210,11 @@ func kassaValidateIndexed(idPtr, idLen, bodyPtr, bodyLen, tapePtr, n uint32) uin
 	var body, raw []byte
 	// The engine writes all three into its one buffer, the most recent:
 	// check that first, without a call per region (as call does).
-	if k := len(live); k > 0 && idLen > 0 && bodyLen > 0 {
-		b := live[k-1]
-		base, end := uint64(addr(b)), uint64(addr(b))+uint64(len(b))
-		tapeEnd := uint64(tapePtr) + uint64(n)*jsonscan.EntrySize
-		if uint64(idPtr) >= base && uint64(idPtr)+uint64(idLen) <= end &&
-			uint64(bodyPtr) >= base && uint64(bodyPtr)+uint64(bodyLen) <= end &&
-			uint64(tapePtr) >= base && tapeEnd <= end {
-			no, bo, to := uint32(uint64(idPtr)-base), uint32(uint64(bodyPtr)-base), uint32(uint64(tapePtr)-base)
+	if b := lastLive(); b != nil && idLen > 0 && bodyLen > 0 {
+		no, ok1 := inside(b, idPtr, uint64(idLen))
+		bo, ok2 := inside(b, bodyPtr, uint64(bodyLen))
+		to, ok3 := inside(b, tapePtr, uint64(n)*jsonscan.EntrySize)
+		if ok1 && ok2 && ok3 {
 			name = unsafe.String(&b[no], idLen)
 			body = b[bo : bo+bodyLen : bo+bodyLen]
 			raw = b[to : to+n*jsonscan.EntrySize]
@@ -224,7 +234,7 @@ func kassaValidateIndexed(idPtr, idLen, bodyPtr, bodyLen, tapePtr, n uint32) uin
 		tape = unsafe.Slice((*jsonscan.Entry)(unsafe.Pointer(unsafe.SliceData(raw))), n)
 	}
 	out := c.ValidateIndexed(name, body, tape)
-	if len(out) > 9 && out[2] != 's' && out[9] != 't' { // as in call
+	if allocated(out) { // as in call
 		runtime.Gosched()
 	}
 	return pack(out)
