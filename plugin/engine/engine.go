@@ -118,11 +118,12 @@ var (
 )
 
 // checkInput applies the checks both engines make before a call.
-func checkInput(ctx context.Context, fn Func, a string, b []byte) error {
+// n is the size of the call's input (name and body, query or fields).
+func checkInput(ctx context.Context, fn Func, n int) error {
 	if fn >= numFuncs {
 		return errBadFunc
 	}
-	if len(a)+len(b) > MaxInputSize {
+	if n > MaxInputSize {
 		return ErrInputTooLarge
 	}
 	return ctx.Err()

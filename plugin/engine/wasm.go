@@ -470,11 +470,8 @@ func (w *Wasm) closeInstance(ctx context.Context, in *instance) error {
 // do runs fn on an instance. On success the instance is still taken and
 // out aliases its memory: decode, then put it back.
 func (w *Wasm) do(ctx context.Context, fn Func, a string, b []byte) (*instance, []byte, error) {
-	if err := checkInput(ctx, fn, a, b); err != nil {
+	if err := w.admit(ctx, fn, len(a)+len(b)); err != nil {
 		return nil, nil, err
-	}
-	if w.closed.Load() {
-		return nil, nil, ErrClosed
 	}
 	in, err := w.take(ctx)
 	if err != nil {
@@ -490,6 +487,18 @@ func (w *Wasm) do(ctx context.Context, fn Func, a string, b []byte) (*instance, 
 
 func (w *Wasm) observed(fn Func, start time.Time) {
 	w.observe(fn.String(), time.Since(start))
+}
+
+// admit makes the checks every call makes before it takes an instance:
+// checkInput's, for fn and an input of n bytes, and the engine's state.
+func (w *Wasm) admit(ctx context.Context, fn Func, n int) error {
+	if err := checkInput(ctx, fn, n); err != nil {
+		return err
+	}
+	if w.closed.Load() {
+		return ErrClosed
+	}
+	return nil
 }
 
 // Raw returns a copy of the core's answer.
@@ -534,11 +543,8 @@ func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (vali
 // invalid body costs a second native check, a few hundred nanoseconds, on
 // a path that then builds a report).
 func (w *Wasm) validateIndexed(ctx context.Context, endpoint string, body []byte) (r validate.Result, err error, ok bool) {
-	if err := checkInput(ctx, FuncValidate, endpoint, body); err != nil {
+	if err := w.admit(ctx, FuncValidate, len(endpoint)+len(body)); err != nil {
 		return r, err, true
-	}
-	if w.closed.Load() {
-		return r, ErrClosed, true
 	}
 	h := scanners.Get().(*hostScan)
 	defer scanners.Put(h)
@@ -600,14 +606,8 @@ func (w *Wasm) SignValues(ctx context.Context, op, controlKey string, v *sign.Va
 		defer w.observed(FuncSign, time.Now()) // a signature, whatever the fields' form
 	}
 	n := sign.BinarySize(controlKey, v)
-	if len(op)+n > MaxInputSize {
-		return Signature{}, ErrInputTooLarge
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.admit(ctx, FuncSignBinary, len(op)+n); err != nil {
 		return Signature{}, err
-	}
-	if w.closed.Load() {
-		return Signature{}, ErrClosed
 	}
 	in, err := w.take(ctx)
 	if err != nil {
