@@ -17,12 +17,9 @@ type qpair struct{ key, value string }
 // the same reason as a duplicate JSON key: two readers could disagree on
 // which one counts. Unknown parameters are accepted.
 func (v *Validator) ValidateQuery(id, rawQuery string) (Result, error) {
-	c := v.last // the lookup inlined: the same endpoint again, most often
-	if c == nil || !jsonscan.Equal(c.ep.ID, id) {
-		var err error
-		if c, err = v.lookupNew(id); err != nil {
-			return Result{}, err
-		}
+	c, err := v.lookup(id)
+	if err != nil {
+		return Result{}, err
 	}
 	v.out, v.more = v.out[:0], 0
 	v.path = v.path[:0]

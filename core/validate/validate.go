@@ -69,11 +69,14 @@ func lookup(id string) (*compiled, error) {
 	return nil, errors.New("unknown endpoint " + strconv.Quote(id))
 }
 
-// lookupNew returns the endpoint and remembers it: the callers first
-// compare the id with the last one's (v.last), as a caller (a wasm instance
-// in the proxy) validates the same few endpoints over and over, and under
-// wasm a string comparison is cheaper than a map's hash.
-func (v *Validator) lookupNew(id string) (*compiled, error) {
+// lookup returns the endpoint, remembering the last one: a caller (a wasm
+// instance in the proxy) validates the same few endpoints over and over,
+// and under wasm a string comparison is cheaper than a map's hash.
+// validate repeats its first test inline (lookup is too big to inline).
+func (v *Validator) lookup(id string) (*compiled, error) {
+	if c := v.last; c != nil && jsonscan.Equal(c.ep.ID, id) {
+		return c, nil
+	}
 	c, err := lookup(id)
 	if err == nil {
 		v.last = c
@@ -142,10 +145,10 @@ func (v *Validator) ValidateIndexed(id string, body []byte, tape []jsonscan.Entr
 }
 
 func (v *Validator) validate(id string, body []byte, tape []jsonscan.Entry) (Result, error) {
-	c := v.last // the lookup inlined: the same endpoint again, most often
+	c := v.last // v.lookup's first test, inlined: the same endpoint again, most often
 	if c == nil || !jsonscan.Equal(c.ep.ID, id) {
 		var err error
-		if c, err = v.lookupNew(id); err != nil {
+		if c, err = v.lookup(id); err != nil {
 			return Result{}, err
 		}
 	}
