@@ -105,6 +105,21 @@ type hostScan struct {
 
 var scanners = sync.Pool{New: func() any { return new(hostScan) }}
 
+// check checks b as strict JSON (nesting at most maxDepth) and indexes it
+// in the same pass into up to tapeCap entries. It returns whether b is
+// valid and its index, empty when the entries did not fit. The index is
+// h's: valid until h's next use.
+func (h *hostScan) check(b []byte, maxDepth, tapeCap int) (bool, []jsonscan.Entry) {
+	if len(h.tape) < tapeCap {
+		h.tape = make([]jsonscan.Entry, tapeCap)
+	}
+	h.s.MaxDepth, h.s.Tape = maxDepth, h.tape[:tapeCap]
+	if h.s.Check(b) != nil {
+		return false, nil
+	}
+	return true, h.tape[:h.s.Indexed]
+}
+
 func hostCheckJSON(on *atomic.Bool, mod api.Module, ptr, n, maxDepth, tapePtr, tapeCap uint32) uint64 {
 	if !on.Load() {
 		return checkNotProvided
@@ -119,20 +134,15 @@ func hostCheckJSON(on *atomic.Bool, mod api.Module, ptr, n, maxDepth, tapePtr, t
 	defer scanners.Put(h)
 	// The index is built in the same pass, when the guest gave room for
 	// one (and kept only if it fits there).
-	tapeCap = min(tapeCap, maxTape)
-	if len(h.tape) < int(tapeCap) {
-		h.tape = make([]jsonscan.Entry, tapeCap)
-	}
-	h.s.MaxDepth, h.s.Tape = int(maxDepth), h.tape[:tapeCap]
-	if h.s.Check(b) != nil {
+	valid, tape := h.check(b, int(maxDepth), int(min(tapeCap, maxTape)))
+	if !valid {
 		return checkInvalid
 	}
-	entries := h.s.Indexed
-	dst, ok := mem.Read(tapePtr, uint32(entries)*jsonscan.EntrySize)
-	if entries == 0 || !ok {
+	dst, ok := mem.Read(tapePtr, uint32(len(tape))*jsonscan.EntrySize)
+	if len(tape) == 0 || !ok {
 		return checkValid
 	}
-	putTape(dst, h.tape[:entries])
+	putTape(dst, tape)
 	return checkIndexed
 }
 

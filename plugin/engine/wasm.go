@@ -548,20 +548,17 @@ func (w *Wasm) validateIndexed(ctx context.Context, endpoint string, body []byte
 	}
 	h := scanners.Get().(*hostScan)
 	defer scanners.Put(h)
-	if len(h.tape) < guestTape {
-		h.tape = make([]jsonscan.Entry, guestTape)
-	}
-	// The guest's own check would use jsonscan.DefaultMaxDepth.
-	h.s.MaxDepth, h.s.Tape = jsonscan.DefaultMaxDepth, h.tape[:guestTape]
 	hostCalls.Add(1) // the host's check, before the guest rather than from it
-	if h.s.Check(body) != nil || h.s.Indexed == 0 {
+	// The guest's own check would use jsonscan.DefaultMaxDepth.
+	valid, tape := h.check(body, jsonscan.DefaultMaxDepth, guestTape)
+	if !valid || len(tape) == 0 {
 		return r, nil, false
 	}
 	in, err := w.take(ctx)
 	if err != nil {
 		return r, err, true
 	}
-	out, err := in.validateIndexed(ctx, endpoint, body, h.tape[:h.s.Indexed])
+	out, err := in.validateIndexed(ctx, endpoint, body, tape)
 	if err != nil {
 		w.discard(in)
 		return r, err, true
