@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# End-to-end load test on loopback, bounded in time: starts bin/caddy and the
-# demo backend, and measures side by side, in one run:
+# End-to-end load test on loopback, bounded in time: starts bin/caddy (one
+# process per engine, both running throughout) and the demo backend, and
+# measures side by side:
 #   respond        plain Caddy `respond` (the ceiling)
 #   proxy          plain `reverse_proxy` to the loopback backend
 #   check-wasm     kassa Payneteasy Check sale, wasm engine
 #   check-native   the same, native engine
 #   search-wasm    kassa Smarts product search forwarded to the backend, wasm
 #   search-native  the same, native
-# For each: requests/s at full load, p50/p99, CPU per request (Caddy's
-# utime+stime / requests), RSS, ratio to `respond`; then p99 at half the
-# measured maximum rate. Usage: bench/load.sh [seconds per run, default 10]
+# The runs are interleaved: ROUNDS rounds, each driving every site in turn
+# for DUR seconds (after a 1 s warm-up), so a slow phase of the machine
+# touches every site alike; the table gives each site's median round, and
+# the ratios are the medians of the rounds' own ratios. Then each site once
+# more at half its median rate, for the p99 under load.
+# CPU per request is that Caddy's utime+stime over the requests served.
+# Usage: bench/load.sh [seconds per run, default 5] [rounds, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DUR=${1:-10}
+DUR=${1:-5}
+ROUNDS=${2:-5}
 THREADS=${THREADS:-1}
 CONNS=${CONNS:-32}
 . bench/lib.sh
 
-caddyfile() { # $1 engine
+caddyfile() { # $1 engine, $2 admin port, $3 port prefix
 cat <<CF
 {
-	admin 127.0.0.1:19019
+	admin 127.0.0.1:$2
 	log {
 		level ERROR
 	}
@@ -29,13 +35,13 @@ cat <<CF
 		store bolt $work/kassa-$1.db
 	}
 }
-http://127.0.0.1:18001 {
+http://127.0.0.1:${3}1 {
 	respond "ok"
 }
-http://127.0.0.1:18002 {
+http://127.0.0.1:${3}2 {
 	reverse_proxy $BACKEND
 }
-http://127.0.0.1:18003 {
+http://127.0.0.1:${3}3 {
 	kassa payneteasy {
 		endpoint_id 1111
 		control_key {env.PNE_CONTROL_KEY}
@@ -43,7 +49,7 @@ http://127.0.0.1:18003 {
 	}
 	reverse_proxy $BACKEND
 }
-http://127.0.0.1:18004 {
+http://127.0.0.1:${3}4 {
 	kassa smarts {
 		node_token {env.SMARTS_NODE_TOKEN}
 		access_token {env.SMARTS_ACCESS_TOKEN}
@@ -56,71 +62,99 @@ http://127.0.0.1:18004 {
 CF
 }
 
-start_caddy() { # $1 engine
-	caddyfile "$1" >"$work/Caddyfile"
-	bin/caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy-$1.log" 2>&1 &
-	CADDY=$!
-	pids+=($CADDY)
-	for _ in $(seq 200); do curl -sf http://127.0.0.1:18001/ >/dev/null && return; sleep 0.05; done
-	echo "caddy did not start" >&2; cat "$work/caddy-$1.log" >&2; exit 1
+declare -A PID
+start_caddy() { # $1 engine, $2 admin port, $3 port prefix
+	caddyfile "$@" >"$work/Caddyfile-$1"
+	bin/caddy run --config "$work/Caddyfile-$1" --adapter caddyfile >"$work/caddy-$1.log" 2>&1 &
+	PID[$1]=$!
+	pids+=($!)
+	for _ in $(seq 200); do curl -sf "http://127.0.0.1:${3}1/" >/dev/null && return; sleep 0.05; done
+	echo "caddy ($1) did not start" >&2; cat "$work/caddy-$1.log" >&2; exit 1
 }
-stop_caddy() { kill "$CADDY"; wait "$CADDY" 2>/dev/null || true; }
+start_caddy wasm 19019 1800
+start_caddy native 19020 1801
 
-cpu_ticks() { awk '{print $14+$15}' /proc/$CADDY/stat; }
-rss_mib() { awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$CADDY/status; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+rss_mib() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$1/status"; }
 TICK=$(getconf CLK_TCK)
 
-# run NAME URL BODY [HEADER_NAME HEADER_VALUE]: full load, then half rate.
-declare -A RPS
-results=()
-run() {
-	local name=$1 url=$2
-	export BODY=$3 HEADER_NAME=${4:-} HEADER_VALUE=${5:-} DELAY_MS=0
-	wrk -t"$THREADS" -c"$CONNS" -d2s -s bench/post.lua "$url" >/dev/null # warm-up
-	local t0; t0=$(cpu_ticks)
-	local out; out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/post.lua "$url")
-	local t1; t1=$(cpu_ticks)
-	local rps reqs p50 p99 non2xx
-	rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-	reqs=$(awk '/requests in/{print $1}' <<<"$out")
-	p50=$(awk '$1=="50%"{print $2}' <<<"$out")
-	p99=$(awk '$1=="99%"{print $2}' <<<"$out")
-	non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out")
-	local cpu_us; cpu_us=$(awk -v a="$t0" -v b="$t1" -v n="$reqs" -v hz="$TICK" 'BEGIN{printf "%.1f", (b-a)/hz*1e6/n}')
-	RPS[$name]=$rps
-	# Half the measured rate: each connection waits so that CONNS
-	# connections together send rps/2 requests per second.
-	export DELAY_MS; DELAY_MS=$(awk -v c="$CONNS" -v r="$rps" 'BEGIN{printf "%d", c*1000/(r/2)}')
-	local half; half=$(wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/post.lua "$url")
-	local hrps hp99
-	hrps=$(awk '/Requests\/sec/{print $2}' <<<"$half")
-	hp99=$(awk '$1=="99%"{print $2}' <<<"$half")
-	results+=("$name|$rps|$p50|$p99|$cpu_us|$(rss_mib)|$hrps|$hp99|${non2xx:-0}")
+SEARCH='{"page":1,"limit":20,"request":{"type":"SELF_SERVICE","name":"milk","langCode":"ET"}}'
+prepare_check http://127.0.0.1:18003
+CHECK_WASM_URL=$CHECK_URL CHECK_WASM=$CHECK
+prepare_check http://127.0.0.1:18013 # each engine has its own store file
+CHECK_NATIVE_URL=$CHECK_URL CHECK_NATIVE=$CHECK
+
+# The sites: name, engine (whose Caddy serves it), URL, body, header.
+NAMES=(respond proxy check-wasm check-native search-wasm search-native)
+declare -A ENG URL BODYOF HDR
+site() { ENG[$1]=$2 URL[$1]=$3 BODYOF[$1]=$4 HDR[$1]=${5:-}; }
+site respond wasm http://127.0.0.1:18001/ '{}'
+site proxy wasm http://127.0.0.1:18002/product/search "$SEARCH"
+site check-wasm wasm "$CHECK_WASM_URL" "$CHECK_WASM"
+site check-native native "$CHECK_NATIVE_URL" "$CHECK_NATIVE"
+site search-wasm wasm http://127.0.0.1:18004/product/search "$SEARCH" accessToken
+site search-native native http://127.0.0.1:18014/product/search "$SEARCH" accessToken
+
+# drive NAME SECONDS DELAY_MS: runs wrk on a site; prints "rps p50 p99
+# cpu_us non2xx" (latencies in ms).
+drive() {
+	local name=$1 pid=${PID[${ENG[$1]}]}
+	export BODY=${BODYOF[$name]} HEADER_NAME=${HDR[$name]} HEADER_VALUE=
+	[ -n "$HEADER_NAME" ] && HEADER_VALUE=$SMARTS_NODE_TOKEN
+	export DELAY_MS=$3
+	local t0 t1 out
+	t0=$(cpu_ticks "$pid")
+	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$2s" --latency -s bench/post.lua "${URL[$name]}")
+	t1=$(cpu_ticks "$pid")
+	awk -v a="$t0" -v b="$t1" -v hz="$TICK" '
+		function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+		/Requests\/sec/ { rps=$2 } /requests in/ { n=$1 } $1=="50%" { p50=ms($2) } $1=="99%" { p99=ms($2) } /Non-2xx/ { bad=$5 }
+		END { printf "%s %.3f %.3f %.1f %d\n", rps, p50, p99, (b-a)/hz*1e6/n, bad }' <<<"$out"
 }
 
-SEARCH='{"page":1,"limit":20,"request":{"type":"SELF_SERVICE","name":"milk","langCode":"ET"}}'
-start_caddy wasm
-prepare_check http://127.0.0.1:18003
-run respond http://127.0.0.1:18001/ '{}'
-run proxy http://127.0.0.1:18002/product/search "$SEARCH"
-run check-wasm "$CHECK_URL" "$CHECK"
-run search-wasm http://127.0.0.1:18004/product/search "$SEARCH" accessToken "$SMARTS_NODE_TOKEN"
-stop_caddy
-start_caddy native
-prepare_check http://127.0.0.1:18003 # each engine has its own store file
-run check-native "$CHECK_URL" "$CHECK"
-run search-native http://127.0.0.1:18004/product/search "$SEARCH" accessToken "$SMARTS_NODE_TOKEN"
-stop_caddy
+declare -A ROWS
+for r in $(seq "$ROUNDS"); do
+	for name in "${NAMES[@]}"; do
+		DELAY_MS=0
+		export BODY=${BODYOF[$name]}
+		drive "$name" 1 0 >/dev/null # warm-up
+		ROWS[$name]+="$(drive "$name" "$DUR" 0)"$'\n'
+	done
+	echo "round $r of $ROUNDS done" >&2
+done
+
+# median COLUMN NAME: the median of a column over a site's rounds.
+median() { awk -v c="$1" '{print $c}' <<<"${ROWS[$2]}" | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+# ratio A B: the median over rounds of A's rate over B's (paired by round).
+ratio() {
+	paste <(awk '{print $1}' <<<"${ROWS[$1]}" | sed '/^$/d') <(awk '{print $1}' <<<"${ROWS[$2]}" | sed '/^$/d') |
+		awk '{print 100*$1/$2}' | sort -g | awk '{v[NR]=$1} END{printf "%.0f%%", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
+}
+# ratio_range A B: the lowest and highest round.
+ratio_range() {
+	paste <(awk '{print $1}' <<<"${ROWS[$1]}" | sed '/^$/d') <(awk '{print $1}' <<<"${ROWS[$2]}" | sed '/^$/d') |
+		awk '{print 100*$1/$2}' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%.0f-%.0f%%", lo, hi}'
+}
+
+declare -A HALF
+for name in "${NAMES[@]}"; do
+	rps=$(median 1 "$name")
+	# Half the median rate: each connection waits so that CONNS
+	# connections together send rps/2 requests per second.
+	HALF[$name]=$(drive "$name" "$DUR" "$(awk -v c="$CONNS" -v r="$rps" 'BEGIN{printf "%d", c*1000/(r/2)}')")
+done
 
 echo
-echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$THREADS -c$CONNS -d${DUR}s on loopback; $(go version | cut -d' ' -f3)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$THREADS -c$CONNS, $ROUNDS interleaved rounds of ${DUR}s per site, on loopback; $(go version | cut -d' ' -f3)"
 echo
-echo "| run | req/s | vs respond | p50 | p99 | CPU/req (µs) | RSS (MiB) | half-rate req/s | p99 at half rate | non-2xx |"
+echo "| run | req/s | vs respond (rounds) | p50 | p99 | CPU/req (µs) | RSS (MiB) | half-rate req/s | p99 at half rate | non-2xx |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for r in "${results[@]}"; do
-	IFS='|' read -r name rps p50 p99 cpu rss hrps hp99 bad <<<"$r"
-	ratio=$(awk -v a="$rps" -v b="${RPS[respond]}" 'BEGIN{printf "%.0f%%", 100*a/b}')
-	echo "| $name | $rps | $ratio | $p50 | $p99 | $cpu | $rss | $hrps | $hp99 | $bad |"
+for name in "${NAMES[@]}"; do
+	read -r hrps _ hp99 _ _ <<<"${HALF[$name]}"
+	bad=$(awk '{s+=$5} END{print s+0}' <<<"${ROWS[$name]}")
+	printf "| %s | %.0f | %s (%s) | %.2f ms | %.2f ms | %s | %s | %.0f | %.2f ms | %s |\n" "$name" "$(median 1 "$name")" \
+		"$(ratio "$name" respond)" "$(ratio_range "$name" respond)" "$(median 2 "$name")" "$(median 3 "$name")" \
+		"$(median 4 "$name")" "$(rss_mib "${PID[${ENG[$name]}]}")" "$hrps" "$hp99" "$bad"
 done
 echo
-awk -v w="${RPS[check-wasm]}" -v n="${RPS[check-native]}" 'BEGIN{printf "check sale: wasm/native = %.0f%%\n", 100*w/n}'
+echo "check sale: wasm/native = $(ratio check-wasm check-native) (rounds $(ratio_range check-wasm check-native)); p99 at half rate, check-wasm / respond = $(awk -v a="$(awk '{print $3}' <<<"${HALF[check-wasm]}")" -v b="$(awk '{print $3}' <<<"${HALF[respond]}")" 'BEGIN{printf "%.2fx", a/b}'), check-native / respond = $(awk -v a="$(awk '{print $3}' <<<"${HALF[check-native]}")" -v b="$(awk '{print $3}' <<<"${HALF[respond]}")" 'BEGIN{printf "%.2fx", a/b}')"

@@ -2,11 +2,15 @@
 # CPU profile of kassa's Check sale under wrk load: starts bin/caddy with
 # one engine (wasm or native), initiates a sale, checks it once, drives the
 # same check with wrk for 12 s and takes a 9 s profile from Caddy's admin
-# endpoint. Usage: bench/profile.sh [wasm|native]; then
+# endpoint. Usage: bench/profile.sh [wasm|native|respond]; then
 #   go tool pprof -top bin/caddy bench-<engine>.pb.gz
+# `respond` profiles plain Caddy's `respond` under the same load instead:
+# the baseline a Check sale's profile is read against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ENGINE=${1:-native}
+WHAT=${1:-native}
+ENGINE=$WHAT
+[ "$WHAT" = respond ] && ENGINE=native
 . bench/lib.sh
 cat >"$work/Caddyfile" <<CF
 {
@@ -18,6 +22,9 @@ cat >"$work/Caddyfile" <<CF
 		engine $ENGINE
 		store bolt $work/kassa.db
 	}
+}
+http://127.0.0.1:18001 {
+	respond "ok"
 }
 http://127.0.0.1:18003 {
 	kassa payneteasy {
@@ -33,10 +40,12 @@ pids+=($!)
 for _ in $(seq 200); do curl -s -o /dev/null http://127.0.0.1:18003/ && break; sleep 0.05; done
 prepare_check http://127.0.0.1:18003
 export BODY=$CHECK HEADER_NAME= HEADER_VALUE= DELAY_MS=0
-wrk -t1 -c32 -d12s -s bench/post.lua "$CHECK_URL" >"$work/wrk.txt" &
+URL=$CHECK_URL
+[ "$WHAT" = respond ] && BODY='{}' URL=http://127.0.0.1:18001/
+wrk -t1 -c32 -d12s -s bench/post.lua "$URL" >"$work/wrk.txt" &
 w=$!
 sleep 1
-curl -sf "http://127.0.0.1:19019/debug/pprof/profile?seconds=9" >"bench-$ENGINE.pb.gz"
+curl -sf "http://127.0.0.1:19019/debug/pprof/profile?seconds=9" >"bench-$WHAT.pb.gz"
 wait $w
 grep -E 'Requests/sec|Non-2xx' "$work/wrk.txt" || true
-echo "profile: bench-$ENGINE.pb.gz (go tool pprof -top bin/caddy bench-$ENGINE.pb.gz)"
+echo "profile: bench-$WHAT.pb.gz (go tool pprof -top bin/caddy bench-$WHAT.pb.gz)"

@@ -139,7 +139,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		cfg := engine.WasmConfig{
 			CacheDir:     filepath.Join(caddy.AppDataDir(), "kassa", "wazero-cache"),
 			MaxInstances: a.Instances,
-			Observe:      func(fn string, d time.Duration) { m.EngineCall.WithLabelValues("wasm", fn).Observe(d.Seconds()) },
+			Observe:      m.observeWasm,
 		}
 		if a.Core != "" {
 			b, err := readFile(a.Core)

@@ -34,6 +34,9 @@ type Metrics struct {
 	// kassa_outbox_deliveries_total.)
 	Stored *prometheus.Desc
 
+	requests byLabels[[3]string, prometheus.Counter]
+	calls    byLabels[string, prometheus.Observer]
+
 	mu      sync.Mutex
 	pools   []poolStats
 	st      deliveryCounter     // the config's store (each config has its own registry)
@@ -108,6 +111,46 @@ func metricsFor(ctx caddy.Context) (*Metrics, error) {
 	}
 	byReg[reg] = m
 	return m, nil
+}
+
+// Count adds one to Requests{provider, endpoint, outcome}.
+func (m *Metrics) Count(provider, endpoint, outcome string) {
+	m.requests.get([3]string{provider, endpoint, outcome}, func() prometheus.Counter {
+		return m.Requests.WithLabelValues(provider, endpoint, outcome)
+	}).Inc()
+}
+
+// observeWasm records a wasm engine call's latency in EngineCall.
+func (m *Metrics) observeWasm(fn string, d time.Duration) {
+	m.calls.get(fn, func() prometheus.Observer {
+		return m.EngineCall.WithLabelValues("wasm", fn)
+	}).Observe(d.Seconds())
+}
+
+// byLabels keeps a vector's children by their label values: the vector
+// checks and hashes every label value on each WithLabelValues, a cost on
+// every request. Label values come from the code, never from requests, so
+// the map stays small.
+type byLabels[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+}
+
+func (c *byLabels[K, V]) get(k K, child func() V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = child()
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[K]V)
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+	return v
 }
 
 func (m *Metrics) watchPool(p poolStats) {

@@ -25,12 +25,28 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	n := r.ContentLength
-	if n < 0 || n > limit {
-		n = 512
+	if n := r.ContentLength; n >= 0 {
+		// The declared length: one buffer of that size, read in full. The
+		// server stops the body there; a body reader that does not (one
+		// that is not net/http's) is read on to the limit.
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		var one [1]byte
+		if k, _ := r.Body.Read(one[:]); k == 0 {
+			return b, nil
+		}
+		b = append(b, one[0])
+		return readRest(r.Body, b, limit)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+1))
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	return readRest(r.Body, make([]byte, 0, 512), limit)
+}
+
+// readRest reads what is left of body after b, up to limit bytes in all.
+func readRest(body io.Reader, b []byte, limit int64) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
+	_, err := buf.ReadFrom(io.LimitReader(body, limit+1-int64(len(b))))
 	if err != nil {
 		return nil, err
 	}

@@ -151,109 +151,26 @@ func (p *Payneteasy) initiate(w http.ResponseWriter, r *http.Request, next caddy
 
 // check confirms to the gateway what the app sent, with checkSignature.
 func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoiceID string) error {
-	op := "check-" + flow
+	names := flows[flow]
+	op := names.check
 	if !safeID(invoiceID) {
 		p.fail(w, r, op, http.StatusBadRequest, "INVALID_REQUEST", "kassa.invoice_id", "invalid invoiceId in the path", "")
 		return nil
 	}
-	body, ok := p.readValid(w, r, op, "payneteasy.check-"+flow, invoiceID)
+	body, ok := p.readValid(w, r, op, names.checkEndpoint, invoiceID)
 	if !ok {
 		return nil
 	}
-	// The provider's dotted paths; the session object is found once, not
-	// once per field (each Get scans from where it starts).
-	root := gjson.ParseBytes(body)
-	sess := root.Get("session")
-	serial := root.Get("consumer.device.serialNumber").Str
-	accessToken := sess.Get("accessToken").Str
-	nonce := sess.Get("nonce").Str
-	signature := sess.Get("signature").Str
-	token := sess.Get("token").Str
-	clientCard := root.Get("sourceOfFunds.reference.clientCardId").Str
-	destClientCard := root.Get("destinationOfFunds.reference.clientCardId").Str
-
-	var s *session
-	var serverCard, destServerCard string
-	var failCode, failMsg string
-	refuse := func(code, msg string) (bool, error) {
-		failCode, failMsg = code, msg
-		return false, errConflict
-	}
-	// examine checks the request against the stored session and maps the
-	// card references. It reports whether the session must be written: only
-	// the first check of a session token writes; a repeated identical check
-	// is answered from a read-only transaction.
-	examine := func(tx store.Tx) (bool, error) {
-		raw, err := tx.Get(store.BucketSessions, sessionKey(flow, invoiceID))
-		if errors.Is(err, store.ErrNotFound) {
-			return refuse("kassa.unknown_invoice", "unknown invoiceId")
-		}
-		if err != nil {
-			return false, err
-		}
-		if s, err = loadSession(raw); err != nil {
-			return false, err
-		}
-		if time.Now().After(s.Expires) {
-			return refuse("kassa.expired", "the session has expired")
-		}
-		// Compare everything, in constant time, before deciding: no early
-		// exit tells an attacker which field was right.
-		match := eq(s.Serial, serial)
-		match = eq(s.TokenDigest, digest(accessToken)) && match
-		match = eq(s.Nonce, nonce) && match
-		match = eq(strings.ToUpper(s.Signature), strings.ToUpper(signature)) && match
-		if !match {
-			return refuse("kassa.mismatch", "the request does not match the initiated session")
-		}
-		if s.Token != "" && s.Token != token {
-			return refuse("kassa.token_mismatch", "this invoice was already checked with another session token")
-		}
-		if s.Token == "" {
-			// A gateway session token belongs to one transaction: the
-			// notification finds the invoice by it.
-			owner, err := tx.Get(store.BucketTokens, token)
-			if err == nil && string(owner) != sessionKey(flow, invoiceID) {
-				return refuse("kassa.token_in_use", "this session token belongs to another transaction")
-			}
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return false, err
-			}
-		}
-		if clientCard != "" {
-			if serverCard, err = p.serverCardFor(tx, s.Consumer, clientCard); err != nil {
-				return false, err
-			}
-		}
-		if destClientCard != "" {
-			if destServerCard, err = p.serverCardFor(tx, s.Consumer, destClientCard); err != nil {
-				return false, err
-			}
-		}
-		return s.Token != token, nil
-	}
-	var write bool
-	err := p.st.View(r.Context(), func(tx store.Tx) (err error) {
-		write, err = examine(tx)
-		return err
-	})
-	if err == nil && write {
+	c := &checkRequest{p: p, key: sessionKey(flow, invoiceID)}
+	c.readFields(body)
+	err := p.st.View(r.Context(), c.view)
+	if err == nil && c.write {
 		// Check again under the write lock: another instance may have
 		// recorded a token in between.
-		err = p.st.Update(r.Context(), func(tx store.Tx) error {
-			write, err := examine(tx)
-			if err != nil || !write {
-				return err
-			}
-			s.Token, s.State = token, stateChecked
-			if err := tx.Put(store.BucketSessions, sessionKey(flow, invoiceID), s.marshal(), s.Expires.Add(24*time.Hour)); err != nil {
-				return err
-			}
-			return tx.Put(store.BucketTokens, token, []byte(sessionKey(flow, invoiceID)), s.Expires.Add(24*time.Hour))
-		})
+		err = p.st.Update(r.Context(), c.update)
 	}
 	if errors.Is(err, errConflict) {
-		p.fail(w, r, op, http.StatusForbidden, "FILTERED", failCode, failMsg, invoiceID)
+		p.fail(w, r, op, http.StatusForbidden, "FILTERED", c.failCode, c.failMsg, invoiceID)
 		return nil
 	}
 	if errors.Is(err, errUnknownCard) {
@@ -264,10 +181,11 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 		p.storeFailed(w, r, op, err, invoiceID)
 		return nil
 	}
+	s := c.s
 	var v sign.Values
 	v[sign.SerialNumber], v[sign.Nonce], v[sign.EndpointID], v[sign.InvoiceID] = s.Serial, s.Nonce, s.EndpointID, s.InvoiceID
-	v[sign.ServerCardID], v[sign.DestinationServerCardID] = serverCard, destServerCard
-	sig, err := p.sign(r.Context(), "dapi.check-"+flow, &v)
+	v[sign.ServerCardID], v[sign.DestinationServerCardID] = c.serverCard, c.destServerCard
+	sig, err := p.sign(r.Context(), names.checkSign, &v)
 	if err != nil {
 		p.engineFailed(w, r, op, err, invoiceID)
 		return nil
@@ -280,22 +198,150 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 	b = append(b, `,"nonce":`...)
 	b = core.AppendString(b, s.Nonce)
 	b = append(b, `,"token":`...)
-	b = core.AppendString(b, token)
+	b = core.AppendString(b, c.token)
 	b = append(b, '}')
-	if serverCard != "" {
+	if c.serverCard != "" {
 		b = append(b, `,"sourceOfFunds":{"reference":{"serverCardId":`...)
-		b = core.AppendString(b, serverCard)
+		b = core.AppendString(b, c.serverCard)
 		b = append(b, "}}"...)
 	}
-	if destServerCard != "" {
+	if c.destServerCard != "" {
 		b = append(b, `,"destinationOfFunds":{"reference":{"serverCardId":`...)
-		b = core.AppendString(b, destServerCard)
+		b = core.AppendString(b, c.destServerCard)
 		b = append(b, "}}"...)
 	}
 	b = append(b, '}')
 	p.count(op, "ok")
 	httpx.WriteJSON(w, http.StatusOK, b)
 	return nil
+}
+
+// checkRequest is one check: the request's fields and what examining the
+// stored session found. The store's callbacks are its methods, so a check
+// allocates this one value instead of a closure's worth of variables.
+type checkRequest struct {
+	p   *Payneteasy
+	key string // the session's store key
+
+	// The request.
+	serial, accessToken, nonce, signature, token string
+	clientCard, destClientCard                   string
+
+	// What examine found.
+	s                          *session
+	serverCard, destServerCard string
+	write                      bool // the session token must be recorded
+	failCode, failMsg          string
+}
+
+// readFields reads the request's fields, in one pass over the top level of
+// the (validated, duplicate-free) body: each gjson path read on its own
+// would scan from the start, and an absent one to the end.
+func (c *checkRequest) readFields(body []byte) {
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "consumer":
+			c.serial = v.Get("device.serialNumber").Str
+		case "session":
+			v.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "accessToken":
+					c.accessToken = v.Str
+				case "nonce":
+					c.nonce = v.Str
+				case "signature":
+					c.signature = v.Str
+				case "token":
+					c.token = v.Str
+				}
+				return true
+			})
+		case "sourceOfFunds":
+			c.clientCard = v.Get("reference.clientCardId").Str
+		case "destinationOfFunds":
+			c.destClientCard = v.Get("reference.clientCardId").Str
+		}
+		return true
+	})
+}
+
+func (c *checkRequest) refuse(code, msg string) error {
+	c.failCode, c.failMsg = code, msg
+	return errConflict
+}
+
+// examine checks the request against the stored session and maps the card
+// references. It sets c.write when the session must be written: only the
+// first check of a session token writes; a repeated identical check is
+// answered from a read-only transaction.
+func (c *checkRequest) examine(tx store.Tx) error {
+	raw, err := tx.Get(store.BucketSessions, c.key)
+	if errors.Is(err, store.ErrNotFound) {
+		return c.refuse("kassa.unknown_invoice", "unknown invoiceId")
+	}
+	if err != nil {
+		return err
+	}
+	s, err := c.p.memo.load(c.key, raw)
+	if err != nil {
+		return err
+	}
+	c.s = s
+	if time.Now().After(s.Expires) {
+		return c.refuse("kassa.expired", "the session has expired")
+	}
+	// Compare everything, in constant time, before deciding: no early
+	// exit tells an attacker which field was right.
+	match := eq(s.Serial, c.serial)
+	match = eqDigest(s.TokenDigest, c.accessToken) && match
+	match = eq(s.Nonce, c.nonce) && match
+	match = eqFold(s.Signature, c.signature) && match
+	if !match {
+		return c.refuse("kassa.mismatch", "the request does not match the initiated session")
+	}
+	if s.Token != "" && s.Token != c.token {
+		return c.refuse("kassa.token_mismatch", "this invoice was already checked with another session token")
+	}
+	if s.Token == "" {
+		// A gateway session token belongs to one transaction: the
+		// notification finds the invoice by it.
+		owner, err := tx.Get(store.BucketTokens, c.token)
+		if err == nil && string(owner) != c.key {
+			return c.refuse("kassa.token_in_use", "this session token belongs to another transaction")
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if c.clientCard != "" {
+		if c.serverCard, err = c.p.serverCardFor(tx, s.Consumer, c.clientCard); err != nil {
+			return err
+		}
+	}
+	if c.destClientCard != "" {
+		if c.destServerCard, err = c.p.serverCardFor(tx, s.Consumer, c.destClientCard); err != nil {
+			return err
+		}
+	}
+	c.write = s.Token != c.token
+	return nil
+}
+
+// view examines the session in a read-only transaction.
+func (c *checkRequest) view(tx store.Tx) error { return c.examine(tx) }
+
+// update examines the session again in a write transaction and, if this is
+// its first check, records the session token.
+func (c *checkRequest) update(tx store.Tx) error {
+	if err := c.examine(tx); err != nil || !c.write {
+		return err
+	}
+	s := c.s
+	s.Token, s.State = c.token, stateChecked
+	if err := tx.Put(store.BucketSessions, c.key, s.marshal(), s.Expires.Add(24*time.Hour)); err != nil {
+		return err
+	}
+	return tx.Put(store.BucketTokens, c.token, []byte(c.key), s.Expires.Add(24*time.Hour))
 }
 
 var errUnknownCard = errors.New("unknown card")
@@ -357,7 +403,7 @@ func (p *Payneteasy) notification(w http.ResponseWriter, r *http.Request, flow s
 			return refuse("kassa.flow_mismatch", "the session token belongs to another flow")
 		}
 		match := eq(s.Serial, serial)
-		match = eq(s.TokenDigest, digest(accessToken)) && match
+		match = eqDigest(s.TokenDigest, accessToken) && match
 		if !match {
 			return refuse("kassa.mismatch", "the request does not match the session")
 		}
@@ -497,36 +543,53 @@ func (p *Payneteasy) status(w http.ResponseWriter, r *http.Request, flow, endpoi
 func (p *Payneteasy) recordStatus(ctx context.Context, flow, invoiceID string, ans []byte) {
 	a := gjson.ParseBytes(ans)
 	state, bank := a.Get("state").Str, a.Get("bankOrderId").Str
-	changed := false
-	err := p.st.Update(ctx, func(tx store.Tx) error {
-		raw, err := tx.Get(store.BucketSessions, sessionKey(flow, invoiceID))
+	key := sessionKey(flow, invoiceID)
+	var s *session
+	// stale reports whether the stored session lacks this state. The
+	// classic callback is the authority on final states: a later poll does
+	// not override one.
+	stale := func(tx store.Tx) (bool, error) {
+		raw, err := tx.Get(store.BucketSessions, key)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil
+			return false, nil
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
-		s, err := loadSession(raw)
-		// The classic callback is the authority on final states: a later
-		// poll does not override one.
-		if err != nil || s.State == state || s.Final {
-			return err
+		if s, err = p.memo.load(key, raw); err != nil {
+			return false, err
 		}
-		s.State, changed = state, true
-		if bank != "" {
-			s.BankOrderID = bank
-		}
-		if err := tx.Put(store.BucketSessions, sessionKey(flow, invoiceID), s.marshal(), s.Expires.Add(24*time.Hour)); err != nil {
-			return err
-		}
-		return p.enqueue(tx, "status.changed", "status.changed:"+flow+":"+invoiceID+":"+state, map[string]any{
-			"flow": flow, "invoiceId": invoiceID, "state": state, "bankOrderId": bank,
-		})
+		return s.State != state && !s.Final, nil
+	}
+	// An app polls every few seconds and most polls repeat the stored
+	// state: those are answered from a read-only transaction (a write
+	// transaction syncs the file even when it changes nothing).
+	changed := false
+	err := p.st.View(ctx, func(tx store.Tx) (err error) {
+		changed, err = stale(tx)
+		return err
 	})
+	if err == nil && changed {
+		err = p.st.Update(ctx, func(tx store.Tx) (err error) {
+			if changed, err = stale(tx); err != nil || !changed {
+				return err
+			}
+			s.State = state
+			if bank != "" {
+				s.BankOrderID = bank
+			}
+			if err := tx.Put(store.BucketSessions, key, s.marshal(), s.Expires.Add(24*time.Hour)); err != nil {
+				return err
+			}
+			return p.enqueue(tx, "status.changed", "status.changed:"+flow+":"+invoiceID+":"+state, map[string]any{
+				"flow": flow, "invoiceId": invoiceID, "state": state, "bankOrderId": bank,
+			})
+		})
+	}
 	if err != nil {
 		p.logger.Warn("could not record status", zap.String("invoiceId", invoiceID), zap.Error(err))
 	}
-	if changed {
+	if err == nil && changed {
 		p.app.Notify()
 	}
 }
@@ -554,7 +617,7 @@ func (p *Payneteasy) callback(w http.ResponseWriter, r *http.Request) error {
 		p.engineFailed(w, r, op, err, "")
 		return nil
 	}
-	if !eq(strings.ToLower(sig), strings.ToLower(q.Get("control"))) {
+	if !eqFold(sig, q.Get("control")) {
 		p.fail(w, r, op, http.StatusForbidden, "FILTERED", "kassa.control", "control does not match", "")
 		return nil
 	}

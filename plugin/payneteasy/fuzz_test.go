@@ -106,7 +106,7 @@ type fzCaddy struct {
 
 // fzStartCaddy adapts caddyfile and runs it in-process. Only one config
 // runs per process; Cleanup stops it.
-func fzStartCaddy(f *testing.F, caddyfile string, env map[string]string) *fzCaddy {
+func fzStartCaddy(f testing.TB, caddyfile string, env map[string]string) *fzCaddy {
 	f.Helper()
 	for k, v := range env {
 		f.Setenv(k, v)

@@ -77,6 +77,7 @@ type Payneteasy struct {
 	gateway *url.URL
 	client  *http.Client
 	limit   int64
+	memo    *sessionMemo
 }
 
 // CaddyModule returns the Caddy module information.
@@ -102,6 +103,7 @@ func (p *Payneteasy) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("control_key: must be 32 hexadecimal digits (dashes allowed), such as 01234567-89AB-CDEF-0123-456789ABCDEF")
 	}
 	p.key = key
+	p.memo = newSessionMemo()
 	a, err := app.FromContext(ctx)
 	if err != nil {
 		return err

@@ -18,47 +18,76 @@ import (
 	"github.com/kassa-edge/kassa/plugin/store"
 )
 
-// flows are the DAPI flows by their path segment.
-var flows = map[string]bool{"sale": true, "transfer": true, "verification": true}
+// flows are the DAPI flows by their path segment, with the names a check
+// of each uses (built once, not concatenated per request).
+var flows = map[string]*flowNames{"sale": names("sale"), "transfer": names("transfer"), "verification": names("verification")}
+
+type flowNames struct {
+	check         string // the check's metric endpoint label
+	checkEndpoint string // its request's spec endpoint
+	checkSign     string // its signature's operation
+}
+
+func names(flow string) *flowNames {
+	return &flowNames{check: "check-" + flow, checkEndpoint: "payneteasy.check-" + flow, checkSign: "dapi.check-" + flow}
+}
 
 // ServeHTTP routes the provider's paths (relative to where the handler is
 // mounted; use handle_path to strip a prefix).
 func (p *Payneteasy) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	path := strings.Trim(r.URL.Path, "/")
-	parts := strings.Split(path, "/")
+	var segs [7]string
+	parts := segs[:splitPath(path, &segs)]
 	switch {
 	case path == "callback":
 		if r.Method != http.MethodGet {
 			return p.methodNotAllowed(w, "GET")
 		}
 		return p.callback(w, r)
-	case len(parts) == 2 && flows[parts[0]] && parts[1] == "initiate-"+parts[0]:
+	case len(parts) == 2 && flows[parts[0]] != nil && parts[1] == "initiate-"+parts[0]:
 		if r.Method != http.MethodPost {
 			return p.methodNotAllowed(w, "POST")
 		}
 		return p.initiate(w, r, next, parts[0])
-	case len(parts) == 2 && flows[parts[0]] && parts[1] == "notification":
+	case len(parts) == 2 && flows[parts[0]] != nil && parts[1] == "notification":
 		if r.Method != http.MethodPost {
 			return p.methodNotAllowed(w, "POST")
 		}
 		return p.notification(w, r, parts[0])
-	case len(parts) == 3 && flows[parts[0]] && parts[2] == "check":
+	case len(parts) == 3 && flows[parts[0]] != nil && parts[2] == "check":
 		if r.Method != http.MethodPost {
 			return p.methodNotAllowed(w, "POST")
 		}
 		return p.check(w, r, parts[0], parts[1])
-	case len(parts) == 6 && parts[0] == "dapi" && parts[1] == "v1" && flows[parts[2]] && parts[5] == "status":
+	case len(parts) == 6 && parts[0] == "dapi" && parts[1] == "v1" && flows[parts[2]] != nil && parts[5] == "status":
 		if r.Method != http.MethodPost {
 			return p.methodNotAllowed(w, "POST")
 		}
 		return p.status(w, r, parts[2], parts[3], parts[4])
-	case len(parts) == 5 && parts[0] == "dapi" && parts[1] == "v1" && flows[parts[2]]:
+	case len(parts) == 5 && parts[0] == "dapi" && parts[1] == "v1" && flows[parts[2]] != nil:
 		p.fail(w, r, "perform", http.StatusNotFound, "FILTERED", "kassa.perform_not_relayed",
 			"kassa never relays Perform: card data goes from the app straight to the gateway", "")
 		return nil
 	}
 	p.fail(w, r, "unknown", http.StatusNotFound, "INVALID_REQUEST", "kassa.not_found", "no such Payneteasy endpoint", "")
 	return nil
+}
+
+// splitPath splits path at '/' into segs, as strings.Split would, without
+// allocating; it returns the number of segments, or len(segs)+1 when there
+// are more (no endpoint has that many).
+func splitPath(path string, segs *[7]string) int {
+	for n := 0; ; n++ {
+		if n == len(segs) {
+			return n + 1
+		}
+		i := strings.IndexByte(path, '/')
+		if i < 0 {
+			segs[n] = path
+			return n + 1
+		}
+		segs[n], path = path[:i], path[i+1:]
+	}
 }
 
 func (p *Payneteasy) methodNotAllowed(w http.ResponseWriter, allow string) error {
@@ -115,7 +144,7 @@ func outcomeOf(status int) string {
 }
 
 func (p *Payneteasy) count(op, outcome string) {
-	p.app.Metrics().Requests.WithLabelValues("payneteasy", op, outcome).Inc()
+	p.app.Metrics().Count("payneteasy", op, outcome)
 }
 
 // readValid reads and validates a request body. It answers the client

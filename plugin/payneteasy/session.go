@@ -10,6 +10,8 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"hash/maphash"
+	"sync/atomic"
 	"time"
 )
 
@@ -98,6 +100,45 @@ func loadSession(b []byte) (*session, error) {
 	return s, err
 }
 
+// sessionMemo remembers the decoded session of the last record read for
+// each of a fixed number of slots (chosen by the key's hash): a check of a
+// session whose record has not changed since it was last decoded copies
+// the decoded session instead of parsing the record again (repeated checks
+// are what a gateway sends when an answer was slow). A slot answers only
+// when its record is byte for byte the one just read from the store, so it
+// cannot answer for a changed record, needs no invalidation and holds for
+// every store, including several instances sharing PostgreSQL.
+type sessionMemo struct {
+	seed  maphash.Seed
+	slots [memoSlots]atomic.Pointer[memoEntry]
+}
+
+// memoSlots bounds the memo: about 1 KB a slot with its record.
+const memoSlots = 1024
+
+type memoEntry struct {
+	raw string
+	s   session
+}
+
+func newSessionMemo() *sessionMemo { return &sessionMemo{seed: maphash.MakeSeed()} }
+
+// load returns the session stored as raw under key: a copy of the memo's,
+// or decoded (and remembered).
+func (m *sessionMemo) load(key string, raw []byte) (*session, error) {
+	slot := &m.slots[maphash.String(m.seed, key)%memoSlots]
+	if e := slot.Load(); e != nil && e.raw == string(raw) {
+		s := e.s
+		return &s, nil
+	}
+	s, err := loadSession(raw)
+	if err != nil {
+		return nil, err
+	}
+	slot.Store(&memoEntry{raw: string(raw), s: *s})
+	return s, nil
+}
+
 // card is a saved card: the gateway's serverCardId behind kassa's opaque
 // clientCardId, bound to one consumer.
 type card struct {
@@ -119,6 +160,30 @@ func digest(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// eqDigest reports, in constant time, whether hexDigest is the digest of s
+// (as digest renders it). It runs on every check, so it builds nothing on
+// the heap: access tokens up to 128 bytes are hashed from a stack copy (a
+// conversion of a string past 32 bytes to a slice allocates).
+func eqDigest(hexDigest, s string) bool {
+	var h [sha256.Size]byte
+	if len(s) <= 128 {
+		var b [128]byte
+		h = sha256.Sum256(b[:copy(b[:], s)])
+	} else {
+		h = sha256.Sum256([]byte(s))
+	}
+	var x [2 * sha256.Size]byte
+	hex.Encode(x[:], h[:])
+	if len(hexDigest) != len(x) {
+		return false
+	}
+	var v byte
+	for i := range x {
+		v |= hexDigest[i] ^ x[i]
+	}
+	return subtle.ConstantTimeByteEq(v, 0) == 1
+}
+
 // consumerOf names the owner of saved cards when the merchant's backend
 // does not: the access token identifies the consumer to the merchant.
 func consumerOf(accessToken string) string { return "t:" + digest(accessToken)[:32] }
@@ -132,8 +197,37 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// eq compares in constant time.
-func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+// eq compares in constant time (for equal lengths; the length is not
+// secret), like subtle.ConstantTimeCompare but without converting the
+// strings to byte slices (a copy each, past 32 bytes).
+func eq(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= a[i] ^ b[i]
+	}
+	return subtle.ConstantTimeByteEq(v, 0) == 1
+}
+
+// eqFold is eq ignoring ASCII case (signatures are hex, in either case).
+// Letters are lowered with arithmetic, not a branch on the byte.
+func eqFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= lowerASCII(a[i]) ^ lowerASCII(b[i])
+	}
+	return subtle.ConstantTimeByteEq(v, 0) == 1
+}
+
+// lowerASCII lowers A-Z; 0x20 is set only when c-'A' < 26.
+func lowerASCII(c byte) byte {
+	return c | byte(subtle.ConstantTimeLessOrEq(int(c-'A'), 25)<<5)
+}
 
 // safeID reports whether s can be an invoice or endpoint id: it appears in
 // URL paths and store keys, so only a plain set of characters is allowed.

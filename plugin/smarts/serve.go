@@ -521,7 +521,7 @@ func outcomeOf(status int) string {
 }
 
 func (s *Smarts) count(op, outcome string) {
-	s.app.Metrics().Requests.WithLabelValues("smarts", op, outcome).Inc()
+	s.app.Metrics().Count("smarts", op, outcome)
 }
 
 // violationText joins violations as "path: message (rule); ..." for logs.

@@ -451,7 +451,7 @@ func outcomeOf(status int) string {
 }
 
 func (v *Voyado) count(op, outcome string) {
-	v.app.Metrics().Requests.WithLabelValues("voyado", op, outcome).Inc()
+	v.app.Metrics().Count("voyado", op, outcome)
 }
 
 // randomHex returns n random bytes as lower-case hex.
