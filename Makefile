@@ -100,4 +100,4 @@ bench-guest:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/engine/
 	$(GO) test -run '^$$' -bench BenchmarkStartup -benchtime 3x ./plugin/
-	bench/load.sh 10
+	bench/load.sh 5 5

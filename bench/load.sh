@@ -2,7 +2,8 @@
 # End-to-end load test on loopback, bounded in time: starts bin/caddy (one
 # process per engine, both running throughout) and the demo backend, and
 # measures side by side:
-#   respond        plain Caddy `respond` (the ceiling)
+#   respond        plain Caddy `respond` (the ceiling), in the wasm Caddy
+#   respond-native the same, in the native Caddy
 #   proxy          plain `reverse_proxy` to the loopback backend
 #   check-wasm     kassa Payneteasy Check sale, wasm engine
 #   check-native   the same, native engine
@@ -11,8 +12,10 @@
 # The runs are interleaved: ROUNDS rounds, each driving every site in turn
 # for DUR seconds (after a 1 s warm-up), so a slow phase of the machine
 # touches every site alike; the table gives each site's median round, and
-# the ratios are the medians of the rounds' own ratios. Then each site once
-# more at half its median rate, for the p99 under load.
+# the ratios are the medians of the rounds' own ratios, each site against
+# `respond` in the same Caddy process (the two processes' heaps differ in
+# size, and so do their collectors' paces). Then ROUNDS interleaved rounds
+# at half each site's median rate, for the p99 under load.
 # CPU per request is that Caddy's utime+stime over the requests served.
 # Usage: bench/load.sh [seconds per run, default 5] [rounds, default 5]
 set -euo pipefail
@@ -85,10 +88,11 @@ prepare_check http://127.0.0.1:18013 # each engine has its own store file
 CHECK_NATIVE_URL=$CHECK_URL CHECK_NATIVE=$CHECK
 
 # The sites: name, engine (whose Caddy serves it), URL, body, header.
-NAMES=(respond proxy check-wasm check-native search-wasm search-native)
+NAMES=(respond respond-native proxy check-wasm check-native search-wasm search-native)
 declare -A ENG URL BODYOF HDR
 site() { ENG[$1]=$2 URL[$1]=$3 BODYOF[$1]=$4 HDR[$1]=${5:-}; }
 site respond wasm http://127.0.0.1:18001/ '{}'
+site respond-native native http://127.0.0.1:18011/ '{}'
 site proxy wasm http://127.0.0.1:18002/product/search "$SEARCH"
 site check-wasm wasm "$CHECK_WASM_URL" "$CHECK_WASM"
 site check-native native "$CHECK_NATIVE_URL" "$CHECK_NATIVE"
@@ -136,25 +140,39 @@ ratio_range() {
 		awk '{print 100*$1/$2}' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%.0f-%.0f%%", lo, hi}'
 }
 
-declare -A HALF
+declare -A HALF DELAY
 for name in "${NAMES[@]}"; do
-	rps=$(median 1 "$name")
 	# Half the median rate: each connection waits so that CONNS
 	# connections together send rps/2 requests per second.
-	HALF[$name]=$(drive "$name" "$DUR" "$(awk -v c="$CONNS" -v r="$rps" 'BEGIN{printf "%d", c*1000/(r/2)}')")
+	DELAY[$name]=$(awk -v c="$CONNS" -v r="$(median 1 "$name")" 'BEGIN{printf "%d", c*1000/(r/2)}')
 done
+for r in $(seq "$ROUNDS"); do
+	for name in "${NAMES[@]}"; do
+		HALF[$name]+="$(drive "$name" "$DUR" "${DELAY[$name]}")"$'\n'
+	done
+	echo "half-rate round $r of $ROUNDS done" >&2
+done
+# hmedian COLUMN NAME, hratio A B: median and paired ratio of a column
+# over the half-rate rounds.
+hmedian() { awk -v c="$1" '{print $c}' <<<"${HALF[$2]}" | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+hratio() {
+	paste <(awk '{print $3}' <<<"${HALF[$1]}" | sed '/^$/d') <(awk '{print $3}' <<<"${HALF[$2]}" | sed '/^$/d') |
+		awk '{print $1/$2}' | sort -g | awk '{v[NR]=$1} END{printf "%.2fx", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
+}
+base() { if [ "${ENG[$1]}" = native ]; then echo respond-native; else echo respond; fi; }
 
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$THREADS -c$CONNS, $ROUNDS interleaved rounds of ${DUR}s per site, on loopback; $(go version | cut -d' ' -f3)"
 echo
-echo "| run | req/s | vs respond (rounds) | p50 | p99 | CPU/req (µs) | RSS (MiB) | half-rate req/s | p99 at half rate | non-2xx |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | req/s | vs respond, same Caddy (rounds) | p50 | p99 | CPU/req (µs) | RSS (MiB) | half-rate req/s | p99 at half rate | vs respond's | non-2xx |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for name in "${NAMES[@]}"; do
-	read -r hrps _ hp99 _ _ <<<"${HALF[$name]}"
-	bad=$(awk '{s+=$5} END{print s+0}' <<<"${ROWS[$name]}")
-	printf "| %s | %.0f | %s (%s) | %.2f ms | %.2f ms | %s | %s | %.0f | %.2f ms | %s |\n" "$name" "$(median 1 "$name")" \
-		"$(ratio "$name" respond)" "$(ratio_range "$name" respond)" "$(median 2 "$name")" "$(median 3 "$name")" \
-		"$(median 4 "$name")" "$(rss_mib "${PID[${ENG[$name]}]}")" "$hrps" "$hp99" "$bad"
+	b=$(base "$name")
+	bad=$(awk '{s+=$5} END{print s+0}' <<<"${ROWS[$name]}${HALF[$name]}")
+	printf "| %s | %.0f | %s (%s) | %.2f ms | %.2f ms | %s | %s | %.0f | %.2f ms | %s | %s |\n" "$name" "$(median 1 "$name")" \
+		"$(ratio "$name" "$b")" "$(ratio_range "$name" "$b")" "$(median 2 "$name")" "$(median 3 "$name")" \
+		"$(median 4 "$name")" "$(rss_mib "${PID[${ENG[$name]}]}")" "$(hmedian 1 "$name")" "$(hmedian 3 "$name")" \
+		"$(hratio "$name" "$b")" "$bad"
 done
 echo
-echo "check sale: wasm/native = $(ratio check-wasm check-native) (rounds $(ratio_range check-wasm check-native)); p99 at half rate, check-wasm / respond = $(awk -v a="$(awk '{print $3}' <<<"${HALF[check-wasm]}")" -v b="$(awk '{print $3}' <<<"${HALF[respond]}")" 'BEGIN{printf "%.2fx", a/b}'), check-native / respond = $(awk -v a="$(awk '{print $3}' <<<"${HALF[check-native]}")" -v b="$(awk '{print $3}' <<<"${HALF[respond]}")" 'BEGIN{printf "%.2fx", a/b}')"
+echo "check sale: wasm/native = $(ratio check-wasm check-native) (rounds $(ratio_range check-wasm check-native)); check-wasm / respond-native = $(ratio check-wasm respond-native) (rounds $(ratio_range check-wasm respond-native)); check-native / respond (wasm Caddy) = $(ratio check-native respond) (rounds $(ratio_range check-native respond))"

@@ -24,6 +24,19 @@ var (
 var errMalformed = errors.New("engine: malformed answer from the core")
 
 // coreError decodes an {"error":"..."} answer, or returns nil.
+var sigPrefix, sigSuffix = []byte(`{"signature":"`), []byte(`"}`)
+
+// isHex reports whether b is hex digits (a signature's case is the
+// operation's: DAPI's are upper case).
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 func coreError(out []byte) error {
 	if !bytes.HasPrefix(out, prefixError) {
 		return nil
@@ -83,6 +96,11 @@ func decodeSignature(out []byte) (Signature, error) {
 // decodeSignatureOnly decodes a SignBinary or SignValues answer, which
 // holds no string to sign.
 func decodeSignatureOnly(out []byte) (Signature, error) {
+	// The core's one shape of a signature answer (core.Core's sigOut),
+	// recognised without a parse.
+	if len(out) == len(sigPrefix)+40+2 && bytes.HasPrefix(out, sigPrefix) && bytes.HasSuffix(out, sigSuffix) && isHex(out[len(sigPrefix):len(out)-2]) {
+		return Signature{Value: string(out[len(sigPrefix) : len(out)-2])}, nil
+	}
 	if err := coreError(out); err != nil {
 		return Signature{}, err
 	}

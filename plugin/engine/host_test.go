@@ -72,3 +72,28 @@ func TestSignValuesRefusesBadAmounts(t *testing.T) {
 		}
 	}
 }
+
+// decodeSignatureOnly recognises the core's signature answer without a
+// parse and gives anything else to gjson: both ways agree.
+func TestDecodeSignatureOnly(t *testing.T) {
+	hex40 := "0123456789abcdef0123456789abcdef01234567"
+	for _, c := range []struct {
+		out  string
+		want string
+		err  bool
+	}{
+		{`{"signature":"` + hex40 + `"}`, hex40, false},
+		{`{"signature":"` + strings.ToUpper(hex40) + `"}`, strings.ToUpper(hex40), false},
+		{`{"signature":"\u0030` + hex40[1:] + `"}`, "0" + hex40[1:], false},
+		{`{"signature": "` + hex40 + `"}`, hex40, false},
+		{`{"signature":"abc"}`, "abc", false},
+		{`{"signature":1}`, "", true},
+		{`{"error":"bad key"}`, "", true},
+		{`{}`, "", true},
+	} {
+		got, err := decodeSignatureOnly([]byte(c.out))
+		if (err != nil) != c.err || got.Value != c.want {
+			t.Errorf("%s: %q, %v", c.out, got.Value, err)
+		}
+	}
+}
