@@ -23,7 +23,6 @@ var (
 // its documented shapes.
 var errMalformed = errors.New("engine: malformed answer from the core")
 
-// coreError decodes an {"error":"..."} answer, or returns nil.
 var sigPrefix, sigSuffix = []byte(`{"signature":"`), []byte(`"}`)
 
 // isHex reports whether b is hex digits (a signature's case is the
@@ -37,6 +36,7 @@ func isHex(b []byte) bool {
 	return true
 }
 
+// coreError decodes an {"error":"..."} answer, or returns nil.
 func coreError(out []byte) error {
 	if !bytes.HasPrefix(out, prefixError) {
 		return nil

@@ -33,6 +33,9 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 		if _, err := io.ReadFull(r.Body, b); err != nil {
 			return nil, err
 		}
+		// One more byte: net/http's body answers (0, io.EOF) at once. Any
+		// answer without a byte ends the body, as it would for io.ReadAll
+		// at the limit.
 		var one [1]byte
 		if k, _ := r.Body.Read(one[:]); k == 0 {
 			return b, nil

@@ -296,6 +296,10 @@ func FuzzPayneteasyHTTP(f *testing.F) {
 	f.Add(uint8(1), "callback", "status=declined&orderid=1&client_orderid=x&control=0000000000000000000000000000000000000000", "", []byte(nil), uint16(200), ok200)
 	f.Add(uint8(0), "sale/..%2F..%2Fx/check", "", "multipart/form-data; boundary=x", []byte("--x--"), uint16(200), ok200)
 	f.Add(uint8(0), "sale/initiate-sale", "", "application/json", []byte(strings.Repeat("[", 10000)), uint16(200), ok200)
+	// Paths deeper than any endpoint (the router's fixed-size split once
+	// panicked on them: RELIABILITY.md finding 14).
+	f.Add(uint8(0), "a/b/c/d/e/f/g/h", "", "application/json", []byte(`{}`), uint16(200), ok200)
+	f.Add(uint8(0), "dapi/v1/sale/{{EP}}/{{INV2}}/status/x/y", "", "application/json", []byte(`{}`), uint16(200), ok200)
 
 	var storeSize atomic.Int64
 	secrets := []string{fzControlKey, strings.ReplaceAll(fzControlKey, "-", ""), strings.TrimPrefix(fzEventsSecret, "whsec_")}

@@ -164,3 +164,19 @@ func TestRecordStatusWritesOnlyChanges(t *testing.T) {
 		t.Fatalf("after a final state: %d write transactions, state %q", st.updates, got.State)
 	}
 }
+
+// splitPath agrees with strings.Split up to seven segments and gives no
+// segments past them (a route needs at most six).
+func TestSplitPath(t *testing.T) {
+	for _, path := range []string{"", "a", "a/b", "sale/inv/check", "dapi/v1/sale/1/2/status", "a/b/c/d/e/f/g", "//", "a//b", "a/b/c/d/e/f/g/h", "dapi/v1/sale/1/2/status/x/y/z/w"} {
+		var segs [7]string
+		got := segs[:splitPath(path, &segs)]
+		want := strings.Split(path, "/")
+		if len(want) > len(segs) {
+			want = nil
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
+			t.Errorf("splitPath(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -74,12 +74,13 @@ func (p *Payneteasy) ServeHTTP(w http.ResponseWriter, r *http.Request, next cadd
 }
 
 // splitPath splits path at '/' into segs, as strings.Split would, without
-// allocating; it returns the number of segments, or len(segs)+1 when there
-// are more (no endpoint has that many).
+// allocating, and returns the number of segments; a path with more
+// segments than segs holds (no endpoint has that many) gives 0, which no
+// route matches.
 func splitPath(path string, segs *[7]string) int {
 	for n := 0; ; n++ {
 		if n == len(segs) {
-			return n + 1
+			return 0
 		}
 		i := strings.IndexByte(path, '/')
 		if i < 0 {
