@@ -170,6 +170,10 @@ type scope struct {
 	// lenOnly marks the string fields whose only value rule is a length:
 	// rules checks a plain one inline, without a call to value.
 	lenOnly uint64
+	// typeOnly marks the fields whose only value rule is their type (a
+	// number without bounds, a boolean): rules checks one left on its
+	// index entry by its first byte, without parsing it (typeOK).
+	typeOnly uint64
 }
 
 // compiled is an endpoint ready for validation.
@@ -209,6 +213,9 @@ func compileScope(where string, s *spec.Scope) *scope {
 		cs.index[f.Path] = i
 		if f.Kind == spec.String && len(f.Enum) == 0 && f.Format == nil {
 			cs.lenOnly |= 1 << i
+		}
+		if f.Kind == spec.Number && !f.HasMin && !f.HasMax || f.Kind == spec.Boolean {
+			cs.typeOnly |= 1 << i
 		}
 		if f.Items != nil {
 			cs.items[i] = compileScope(where+" "+f.Path, f.Items)

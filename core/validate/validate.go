@@ -423,6 +423,8 @@ func (v *Validator) rules(cs *scope, fr *frame) {
 				if lenOK(f, int(e.End-e.Val)-2) {
 					continue
 				}
+			} else if cs.typeOnly&(1<<i) != 0 && v.typeOK(cs, i, fr) {
+				continue // a number or a boolean whose only rule is its type
 			}
 			v.load(fr, i)
 		}
@@ -820,6 +822,42 @@ func (v *Validator) elements(items *scope, arr int32) {
 		}
 	}
 	v.path = v.path[:mark]
+}
+
+// typeOK reports whether the lazy field i of fr, a number or a boolean
+// whose only rule is its type, passes value's checks, without parsing it:
+// a number without an exponent, of fewer than 300 characters, is finite.
+// false sends the value to value. (Not inlined: under wasm a bigger rules
+// costs the Check sale's strings more than the call costs the numbers.)
+//
+//go:noinline
+func (v *Validator) typeOK(cs *scope, i int, fr *frame) bool {
+	if len(cs.conds[i]) != 0 {
+		return false
+	}
+	e := &v.tp[fr.s[i].off]
+	return typeOK(cs.fields[i].Kind, v.body[e.Val:e.End])
+}
+
+// typeOK reports whether raw, one JSON value of a checked body, is of kind
+// k (Number or Boolean) with nothing but its type to check.
+func typeOK(k spec.Kind, raw string) bool {
+	c := raw[0]
+	switch k {
+	case spec.Number:
+		if c != '-' && (c < '0' || c > '9') || len(raw) >= 300 {
+			return false
+		}
+		for i := 1; i < len(raw); i++ {
+			if raw[i]|0x20 == 'e' {
+				return false
+			}
+		}
+		return true
+	case spec.Boolean:
+		return c == 't' || c == 'f'
+	}
+	return false
 }
 
 // decimal parses a plain decimal string: -?digits(.digits)? — no
