@@ -164,7 +164,7 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 	}
 	c := &checkRequest{p: p, key: sessionKey(flow, invoiceID)}
 	c.readFields(body)
-	err := p.st.View(r.Context(), c.view)
+	err := p.st.View(r.Context(), c.examine)
 	if err == nil && c.write {
 		// Check again under the write lock: another instance may have
 		// recorded a token in between.
@@ -332,9 +332,6 @@ func (c *checkRequest) examine(tx store.Tx) error {
 	c.write = s.Token != c.token
 	return nil
 }
-
-// view examines the session in a read-only transaction.
-func (c *checkRequest) view(tx store.Tx) error { return c.examine(tx) }
 
 // update examines the session again in a write transaction and, if this is
 // its first check, records the session token.
