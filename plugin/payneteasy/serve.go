@@ -20,7 +20,7 @@ import (
 
 // flows are the DAPI flows by their path segment, with the names a check
 // of each uses (built once, not concatenated per request).
-var flows = map[string]*flowNames{"sale": names("sale"), "transfer": names("transfer"), "verification": names("verification")}
+var flows = map[string]*flowNames{"sale": namesOf("sale"), "transfer": namesOf("transfer"), "verification": namesOf("verification")}
 
 type flowNames struct {
 	check         string // the check's metric endpoint label
@@ -28,7 +28,7 @@ type flowNames struct {
 	checkSign     string // its signature's operation
 }
 
-func names(flow string) *flowNames {
+func namesOf(flow string) *flowNames {
 	return &flowNames{check: "check-" + flow, checkEndpoint: "payneteasy.check-" + flow, checkSign: "dapi.check-" + flow}
 }
 

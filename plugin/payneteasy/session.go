@@ -13,6 +13,7 @@ import (
 	"hash/maphash"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // session is what kassa keeps of one initiated sale, transfer or
@@ -174,14 +175,7 @@ func eqDigest(hexDigest, s string) bool {
 	}
 	var x [2 * sha256.Size]byte
 	hex.Encode(x[:], h[:])
-	if len(hexDigest) != len(x) {
-		return false
-	}
-	var v byte
-	for i := range x {
-		v |= hexDigest[i] ^ x[i]
-	}
-	return subtle.ConstantTimeByteEq(v, 0) == 1
+	return eq(hexDigest, unsafe.String(&x[0], len(x))) // x as a string without a copy (string(x[:]) would allocate)
 }
 
 // consumerOf names the owner of saved cards when the merchant's backend
