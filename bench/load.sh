@@ -127,18 +127,19 @@ for r in $(seq "$ROUNDS"); do
 	echo "round $r of $ROUNDS done" >&2
 done
 
+# col ROUNDS COLUMN: one column of a site's rounds (a ROWS or HALF entry).
+col() { awk -v c="$2" 'NF{print $c}' <<<"$1"; }
+# med: the median of the numbers on standard input.
+med() { sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+# per_round ROUNDS_A ROUNDS_B COLUMN SCALE: A's column over B's, round by
+# round (paired), times SCALE.
+per_round() { paste <(col "$1" "$3") <(col "$2" "$3") | awk -v k="$4" '{print k*$1/$2}'; }
 # median COLUMN NAME: the median of a column over a site's rounds.
-median() { awk -v c="$1" '{print $c}' <<<"${ROWS[$2]}" | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-# ratio A B: the median over rounds of A's rate over B's (paired by round).
-ratio() {
-	paste <(awk '{print $1}' <<<"${ROWS[$1]}" | sed '/^$/d') <(awk '{print $1}' <<<"${ROWS[$2]}" | sed '/^$/d') |
-		awk '{print 100*$1/$2}' | sort -g | awk '{v[NR]=$1} END{printf "%.0f%%", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
-}
+median() { col "${ROWS[$2]}" "$1" | med; }
+# ratio A B: the median over rounds of A's rate over B's, in percent;
 # ratio_range A B: the lowest and highest round.
-ratio_range() {
-	paste <(awk '{print $1}' <<<"${ROWS[$1]}" | sed '/^$/d') <(awk '{print $1}' <<<"${ROWS[$2]}" | sed '/^$/d') |
-		awk '{print 100*$1/$2}' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%.0f-%.0f%%", lo, hi}'
-}
+ratio() { printf "%.0f%%" "$(per_round "${ROWS[$1]}" "${ROWS[$2]}" 1 100 | med)"; }
+ratio_range() { per_round "${ROWS[$1]}" "${ROWS[$2]}" 1 100 | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%.0f-%.0f%%", lo, hi}'; }
 
 declare -A HALF DELAY
 for name in "${NAMES[@]}"; do
@@ -152,13 +153,10 @@ for r in $(seq "$ROUNDS"); do
 	done
 	echo "half-rate round $r of $ROUNDS done" >&2
 done
-# hmedian COLUMN NAME, hratio A B: median and paired ratio of a column
-# over the half-rate rounds.
-hmedian() { awk -v c="$1" '{print $c}' <<<"${HALF[$2]}" | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-hratio() {
-	paste <(awk '{print $3}' <<<"${HALF[$1]}" | sed '/^$/d') <(awk '{print $3}' <<<"${HALF[$2]}" | sed '/^$/d') |
-		awk '{print $1/$2}' | sort -g | awk '{v[NR]=$1} END{printf "%.2fx", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
-}
+# hmedian COLUMN NAME, hratio A B: median, and paired ratio of the p99, over
+# the half-rate rounds.
+hmedian() { col "${HALF[$2]}" "$1" | med; }
+hratio() { printf "%.2fx" "$(per_round "${HALF[$1]}" "${HALF[$2]}" 3 1 | med)"; }
 base() { if [ "${ENG[$1]}" = native ]; then echo respond-native; else echo respond; fi; }
 
 echo
