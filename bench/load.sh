@@ -4,6 +4,10 @@
 # measures side by side:
 #   respond        plain Caddy `respond` (the ceiling), in the wasm Caddy
 #   respond-native the same, in the native Caddy
+#   echo           plain Caddy answering a POST with its own body
+#                  (`respond {http.request.body}`, JSON headers), in the
+#                  native Caddy: what any handler that reads a body and
+#                  answers JSON reaches, kassa or not
 #   proxy          plain `reverse_proxy` to the loopback backend
 #   check-wasm     kassa Payneteasy Check sale, wasm engine
 #   check-native   the same, native engine
@@ -52,6 +56,11 @@ http://127.0.0.1:${3}3 {
 	}
 	reverse_proxy $BACKEND
 }
+http://127.0.0.1:${3}5 {
+	header Content-Type application/json
+	header Cache-Control no-store
+	respond "{http.request.body}"
+}
 http://127.0.0.1:${3}4 {
 	kassa smarts {
 		node_token {env.SMARTS_NODE_TOKEN}
@@ -88,11 +97,12 @@ prepare_check http://127.0.0.1:18013 # each engine has its own store file
 CHECK_NATIVE_URL=$CHECK_URL CHECK_NATIVE=$CHECK
 
 # The sites: name, engine (whose Caddy serves it), URL, body, header.
-NAMES=(respond respond-native proxy check-wasm check-native search-wasm search-native)
+NAMES=(respond respond-native echo proxy check-wasm check-native search-wasm search-native)
 declare -A ENG URL BODYOF HDR
 site() { ENG[$1]=$2 URL[$1]=$3 BODYOF[$1]=$4 HDR[$1]=${5:-}; }
 site respond wasm http://127.0.0.1:18001/ '{}'
 site respond-native native http://127.0.0.1:18011/ '{}'
+site echo native http://127.0.0.1:18015/ "$CHECK_NATIVE"
 site proxy wasm http://127.0.0.1:18002/product/search "$SEARCH"
 site check-wasm wasm "$CHECK_WASM_URL" "$CHECK_WASM"
 site check-native native "$CHECK_NATIVE_URL" "$CHECK_NATIVE"
@@ -173,4 +183,5 @@ for name in "${NAMES[@]}"; do
 		"$(hratio "$name" "$b")" "$bad"
 done
 echo
+echo "echo (plain Caddy reading the body and answering it) / respond-native = $(ratio echo respond-native) (rounds $(ratio_range echo respond-native)); check-native / echo = $(ratio check-native echo) (rounds $(ratio_range check-native echo))"
 echo "check sale: wasm/native = $(ratio check-wasm check-native) (rounds $(ratio_range check-wasm check-native)); check-wasm / respond-native = $(ratio check-wasm respond-native) (rounds $(ratio_range check-wasm respond-native)); check-native / respond (wasm Caddy) = $(ratio check-native respond) (rounds $(ratio_range check-native respond))"

@@ -164,7 +164,7 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 	}
 	c := &checkRequest{p: p, key: sessionKey(flow, invoiceID)}
 	c.readFields(body)
-	err := p.st.View(r.Context(), c.examine)
+	err := store.ViewCached(r.Context(), p.st, c.examine) // examine may run twice
 	if err == nil && c.write {
 		// Check again under the write lock: another instance may have
 		// recorded a token in between.
@@ -182,11 +182,10 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 		p.storeFailed(w, r, op, err, invoiceID)
 		return nil
 	}
-	s := c.s
-	var v sign.Values
+	s, v := c.s, &c.vals
 	v[sign.SerialNumber], v[sign.Nonce], v[sign.EndpointID], v[sign.InvoiceID] = s.Serial, s.Nonce, s.EndpointID, s.InvoiceID
 	v[sign.ServerCardID], v[sign.DestinationServerCardID] = c.serverCard, c.destServerCard
-	sig, err := p.sign(r.Context(), names.checkSign, &v)
+	sig, err := p.sign(r.Context(), names.checkSign, v)
 	if err != nil {
 		p.engineFailed(w, r, op, err, invoiceID)
 		return nil
@@ -233,6 +232,8 @@ type checkRequest struct {
 	serverCard, destServerCard string
 	write                      bool // the session token must be recorded
 	failCode, failMsg          string
+
+	vals sign.Values // the answer's signature's (here: one allocation less)
 }
 
 // readFields reads the request's fields, in one pass over the top level of
@@ -281,7 +282,7 @@ func (c *checkRequest) refuse(code, msg string) error {
 // first check of a session token writes; a repeated identical check is
 // answered from a read-only transaction.
 func (c *checkRequest) examine(tx store.Tx) error {
-	raw, err := tx.Get(store.BucketSessions, c.key)
+	raw, err := store.Peek(tx, store.BucketSessions, c.key) // the memo keeps a copy if it keeps it
 	if errors.Is(err, store.ErrNotFound) {
 		return c.refuse("kassa.unknown_invoice", "unknown invoiceId")
 	}
@@ -311,7 +312,7 @@ func (c *checkRequest) examine(tx store.Tx) error {
 	if s.Token == "" {
 		// A gateway session token belongs to one transaction: the
 		// notification finds the invoice by it.
-		owner, err := tx.Get(store.BucketTokens, c.token)
+		owner, err := store.Peek(tx, store.BucketTokens, c.token)
 		if err == nil && string(owner) != c.key {
 			return c.refuse("kassa.token_in_use", "this session token belongs to another transaction")
 		}
@@ -339,7 +340,7 @@ func (c *checkRequest) update(tx store.Tx) error {
 	if err := c.examine(tx); err != nil || !c.write {
 		return err
 	}
-	s := c.s
+	s := *c.s // the memo's: not to be modified
 	s.Token, s.State = c.token, stateChecked
 	if err := tx.Put(store.BucketSessions, c.key, s.marshal(), s.Expires.Add(24*time.Hour)); err != nil {
 		return err
@@ -552,7 +553,7 @@ func (p *Payneteasy) recordStatus(ctx context.Context, flow, invoiceID string, a
 	// classic callback is the authority on final states: a later poll does
 	// not override one.
 	stale := func(tx store.Tx) (bool, error) {
-		raw, err := tx.Get(store.BucketSessions, key)
+		raw, err := store.Peek(tx, store.BucketSessions, key) // the memo copies what it keeps
 		if errors.Is(err, store.ErrNotFound) {
 			return false, nil
 		}
@@ -568,8 +569,8 @@ func (p *Payneteasy) recordStatus(ctx context.Context, flow, invoiceID string, a
 	// state: those are answered from a read-only transaction (a write
 	// transaction syncs the file even when it changes nothing).
 	changed := false
-	err := p.st.View(ctx, func(tx store.Tx) (err error) {
-		changed, err = stale(tx)
+	err := store.ViewCached(ctx, p.st, func(tx store.Tx) (err error) {
+		changed, err = stale(tx) // may run twice: it sets, never adds
 		return err
 	})
 	if err == nil && changed {
@@ -577,11 +578,12 @@ func (p *Payneteasy) recordStatus(ctx context.Context, flow, invoiceID string, a
 			if changed, err = stale(tx); err != nil || !changed {
 				return err
 			}
-			s.State = state
+			ns := *s // the memo's: not to be modified
+			ns.State = state
 			if bank != "" {
-				s.BankOrderID = bank
+				ns.BankOrderID = bank
 			}
-			if err := tx.Put(store.BucketSessions, key, s.marshal(), s.Expires.Add(24*time.Hour)); err != nil {
+			if err := tx.Put(store.BucketSessions, key, ns.marshal(), ns.Expires.Add(24*time.Hour)); err != nil {
 				return err
 			}
 			return p.enqueue(tx, "status.changed", "status.changed:"+flow+":"+invoiceID+":"+state, map[string]any{

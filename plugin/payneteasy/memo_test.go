@@ -22,12 +22,10 @@ func TestSessionMemo(t *testing.T) {
 	if err != nil || *a != *in {
 		t.Fatalf("first load: %+v, %v", a, err)
 	}
-	// A caller may change its copy (check records the token on it): the
-	// memo's stays as stored.
-	a.Token, a.State = "tok", stateChecked
+	// The same record again: the memo's session, not decoded again.
 	b, err := m.load("sale/inv-1", raw)
-	if err != nil || *b != *in {
-		t.Fatalf("second load after the first copy changed: %+v, %v", b, err)
+	if err != nil || b != a || *b != *in {
+		t.Fatalf("second load: %+v (shared %v), %v", b, b == a, err)
 	}
 	// A changed record is decoded again, never answered from the memo.
 	in.State = "APPROVED"
@@ -101,6 +99,50 @@ func (c *countingStore) Update(ctx context.Context, fn func(store.Tx) error) err
 
 // A status poll that repeats the stored state writes nothing (a write
 // transaction syncs the file); a new state is written once.
+// The memo's sessions are shared: the two writers of a session that read
+// it through the memo (a first check, a status change) change copies.
+func TestWritersLeaveMemoAlone(t *testing.T) {
+	bolt, err := store.OpenBolt(filepath.Join(t.TempDir(), "kassa.db"), store.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bolt.Close()
+	p := &Payneteasy{app: &app.App{}, st: bolt, logger: zap.NewNop(), memo: newSessionMemo()}
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	key := sessionKey("sale", "inv-1")
+	orig := session{Flow: "sale", InvoiceID: "inv-1", Serial: "SN", TokenDigest: digest("at"), Nonce: "n", Signature: "sig",
+		State: stateInitiated, Created: now, Expires: now.Add(time.Hour)}
+	raw := orig.marshal()
+	if err := bolt.Update(ctx, func(tx store.Tx) error {
+		return tx.Put(store.BucketSessions, key, raw, time.Time{})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	memoHolds := func(what string) {
+		t.Helper()
+		if s, err := p.memo.load(key, raw); err != nil || *s != orig {
+			t.Fatalf("after %s, the memo's session for the first record: %+v, %v", what, s, err)
+		}
+	}
+	c := &checkRequest{p: p, key: key, serial: "SN", accessToken: "at", nonce: "n", signature: "sig", token: "tok"}
+	if err := bolt.View(ctx, c.examine); err != nil || !c.write {
+		t.Fatalf("examine: %v, write %v", err, c.write)
+	}
+	if err := bolt.Update(ctx, c.update); err != nil {
+		t.Fatal(err)
+	}
+	memoHolds("a first check")
+	p.recordStatus(ctx, "sale", "inv-1", []byte(`{"state":"APPROVED","bankOrderId":"b-1"}`))
+	// recordStatus read the checked record through the memo: its session
+	// for that record must still be the checked one.
+	checked := orig
+	checked.Token, checked.State = "tok", stateChecked
+	if s, err := p.memo.load(key, checked.marshal()); err != nil || *s != checked {
+		t.Fatalf("after a status change, the memo's session for the checked record: %+v, %v", s, err)
+	}
+}
+
 func TestRecordStatusWritesOnlyChanges(t *testing.T) {
 	bolt, err := store.OpenBolt(filepath.Join(t.TempDir(), "kassa.db"), store.BoltOptions{})
 	if err != nil {

@@ -124,20 +124,21 @@ type memoEntry struct {
 
 func newSessionMemo() *sessionMemo { return &sessionMemo{seed: maphash.MakeSeed()} }
 
-// load returns the session stored as raw under key: a copy of the memo's,
-// or decoded (and remembered).
+// load returns the session stored as raw under key: the memo's, or
+// decoded (and remembered). The session is shared with other requests and
+// must not be modified: copy it to change it. raw is not kept.
 func (m *sessionMemo) load(key string, raw []byte) (*session, error) {
 	slot := &m.slots[maphash.String(m.seed, key)%memoSlots]
 	if e := slot.Load(); e != nil && e.raw == string(raw) {
-		s := e.s
-		return &s, nil
+		return &e.s, nil
 	}
 	s, err := loadSession(raw)
 	if err != nil {
 		return nil, err
 	}
-	slot.Store(&memoEntry{raw: string(raw), s: *s})
-	return s, nil
+	e := &memoEntry{raw: string(raw), s: *s}
+	slot.Store(e)
+	return &e.s, nil
 }
 
 // card is a saved card: the gateway's serverCardId behind kassa's opaque

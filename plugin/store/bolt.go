@@ -60,14 +60,17 @@ type BoltOptions struct {
 type Bolt struct {
 	path   string
 	db     *bbolt.DB
+	cache  *readCache
 	closed atomic.Bool
 	once   sync.Once
 }
 
-// sharedBolt is one open bbolt file and the number of Bolt handles on it.
+// sharedBolt is one open bbolt file, its read cache and the number of
+// Bolt handles on it.
 type sharedBolt struct {
-	db   *bbolt.DB
-	refs int
+	db    *bbolt.DB
+	cache *readCache
+	refs  int
 }
 
 var boltFiles struct {
@@ -88,7 +91,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	defer boltFiles.Unlock()
 	if sh := boltFiles.open[abs]; sh != nil {
 		sh.refs++
-		return &Bolt{path: abs, db: sh.db}, nil
+		return &Bolt{path: abs, db: sh.db, cache: sh.cache}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("store: bolt %s: %w", abs, err)
@@ -108,8 +111,9 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	if boltFiles.open == nil {
 		boltFiles.open = make(map[string]*sharedBolt)
 	}
-	boltFiles.open[abs] = &sharedBolt{db: db, refs: 1}
-	return &Bolt{path: abs, db: db}, nil
+	sh := &sharedBolt{db: db, cache: newReadCache(), refs: 1}
+	boltFiles.open[abs] = sh
+	return &Bolt{path: abs, db: db, cache: sh.cache}, nil
 }
 
 // Close releases this handle; the file is closed when the last handle on
@@ -150,12 +154,28 @@ func (b *Bolt) begin(ctx context.Context) error {
 // as is; a failure of bbolt itself (closed file, write or fsync error)
 // wraps ErrUnavailable.
 func (b *Bolt) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	return b.write(ctx, nil, fn)
+}
+
+// write is update for a transaction that may write user records: fn adds
+// them to w, and the read cache drops them around the commit (readCache).
+func (b *Bolt) write(ctx context.Context, w *written, fn func(*bbolt.Tx) error) error {
 	if err := b.begin(ctx); err != nil {
 		return err
 	}
 	var fnErr error
+	committing := false
+	defer func() {
+		if committing { // even if the commit panicked
+			b.cache.afterCommit(w)
+		}
+	}()
 	err := b.db.Update(func(tx *bbolt.Tx) error {
 		fnErr = fn(tx)
+		if fnErr == nil && w != nil && w.any() {
+			b.cache.beforeCommit(w)
+			committing = true
+		}
 		return fnErr
 	})
 	if fnErr != nil {
@@ -188,8 +208,9 @@ func (b *Bolt) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 // Update implements Store. bbolt runs one writer at a time, so Get inside
 // Update already excludes concurrent writers of the same key.
 func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) error {
-	return b.update(ctx, func(tx *bbolt.Tx) error {
-		return fn(&boltTx{tx: tx, now: time.Now()})
+	w := new(written)
+	return b.write(ctx, w, func(tx *bbolt.Tx) error {
+		return fn(&boltTx{tx: tx, now: time.Now(), written: w})
 	})
 }
 
@@ -197,6 +218,24 @@ func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) error {
 func (b *Bolt) View(ctx context.Context, fn func(Tx) error) error {
 	return b.view(ctx, func(tx *bbolt.Tx) error {
 		return fn(&boltTx{tx: tx, now: time.Now()})
+	})
+}
+
+// viewCached implements ViewCached: fn runs over the read cache, and
+// again in a bbolt transaction, which fills the cache, if it read
+// anything the cache does not hold.
+func (b *Bolt) viewCached(ctx context.Context, fn func(Tx) error) error {
+	if err := b.begin(ctx); err != nil {
+		return err
+	}
+	now := time.Now()
+	gen := b.cache.generation() // before bbolt's transaction begins
+	ct := &cachedTx{c: b.cache, gen: gen, now: now}
+	if err := fn(ct); !ct.missed {
+		return err
+	}
+	return b.view(ctx, func(tx *bbolt.Tx) error {
+		return fn(&boltTx{tx: tx, now: now, fill: b.cache, gen: gen})
 	})
 }
 
@@ -341,7 +380,8 @@ func notDeadError(id string, s State) error {
 // index.
 func (b *Bolt) Sweep(ctx context.Context, now, doneBefore time.Time) (int, error) {
 	var n int
-	err := b.update(ctx, func(tx *bbolt.Tx) error {
+	w := new(written)
+	err := b.write(ctx, w, func(tx *bbolt.Tx) error {
 		if root := tx.Bucket(kvRoot); root != nil {
 			// Collect first: bbolt forbids changing what a cursor walks.
 			var names [][]byte
@@ -365,6 +405,7 @@ func (b *Bolt) Sweep(ctx context.Context, now, doneBefore time.Time) (int, error
 					if err := bk.Delete(k); err != nil {
 						return fmt.Errorf("store: sweep %s/%s: %w", name, k, err)
 					}
+					w.all = true
 				}
 				n += len(expired)
 			}
@@ -397,10 +438,15 @@ func (b *Bolt) Sweep(ctx context.Context, now, doneBefore time.Time) (int, error
 }
 
 // boltTx implements Tx. now is taken once per transaction so every
-// expiry decision in it agrees.
+// expiry decision in it agrees. A write transaction collects the user
+// records it writes in written; a read-only one run by viewCached fills
+// the read cache, fill, with what it reads.
 type boltTx struct {
-	tx  *bbolt.Tx
-	now time.Time
+	tx      *bbolt.Tx
+	now     time.Time
+	written *written
+	fill    *readCache
+	gen     uint64 // fill's commit count before tx began
 }
 
 // bucket returns the user bucket, creating it (and kvRoot) when create
@@ -429,24 +475,45 @@ func (t *boltTx) bucket(name string, create bool) (*bbolt.Bucket, error) {
 
 // liveValue returns the live value stored under key, or nil.
 func (t *boltTx) liveValue(bk *bbolt.Bucket, bucket, key string) ([]byte, error) {
+	_, v, err := t.liveRecord(bk, bucket, key)
+	return v, err
+}
+
+// liveRecord returns the live record stored under key and its value, or
+// nil.
+func (t *boltTx) liveRecord(bk *bbolt.Bucket, bucket, key string) (raw, v []byte, err error) {
 	if bk == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	raw := bk.Get([]byte(key))
+	raw = bk.Get([]byte(key))
 	if raw == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	exp, v, err := decodeRecord(raw)
 	if err != nil {
-		return nil, fmt.Errorf("store: %s/%s: %w", bucket, key, err)
+		return nil, nil, fmt.Errorf("store: %s/%s: %w", bucket, key, err)
 	}
 	if exp != 0 && exp <= unixNanos(t.now) {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return v, nil
+	return raw, v, nil
 }
 
 func (t *boltTx) Get(bucket, key string) ([]byte, error) {
+	v, err := t.peek(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	if t.tx.Writable() {
+		return v, nil // peek copied it
+	}
+	return bytes.Clone(v), nil // bbolt's memory is only valid during the transaction
+}
+
+// peek implements Peek: in a read-only transaction the value is bbolt's
+// own memory; in a write transaction, whose later writes may move it, a
+// copy.
+func (t *boltTx) peek(bucket, key string) ([]byte, error) {
 	if err := checkKey(bucket, key); err != nil {
 		return nil, err
 	}
@@ -454,15 +521,20 @@ func (t *boltTx) Get(bucket, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := t.liveValue(bk, bucket, key)
+	raw, v, err := t.liveRecord(bk, bucket, key)
 	if err != nil {
 		return nil, err
 	}
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	// bbolt's memory is only valid during the transaction.
-	return bytes.Clone(v), nil
+	if t.fill != nil {
+		t.fill.fill(t.gen, bucket, key, bytes.Clone(raw)) // a copy of its own
+	}
+	if t.tx.Writable() {
+		return bytes.Clone(v), nil
+	}
+	return v[:len(v):len(v)], nil
 }
 
 func (t *boltTx) Put(bucket, key string, value []byte, expires time.Time) error {
@@ -476,6 +548,7 @@ func (t *boltTx) Put(bucket, key string, value []byte, expires time.Time) error 
 	if err := bk.Put([]byte(key), encodeRecord(value, expires)); err != nil {
 		return fmt.Errorf("store: put %s/%s: %w", bucket, key, err)
 	}
+	t.wrote(bucket, key)
 	return nil
 }
 
@@ -494,6 +567,7 @@ func (t *boltTx) Insert(bucket, key string, value []byte, expires time.Time) (bo
 	if err := bk.Put([]byte(key), encodeRecord(value, expires)); err != nil {
 		return false, fmt.Errorf("store: insert %s/%s: %w", bucket, key, err)
 	}
+	t.wrote(bucket, key)
 	return true, nil
 }
 
@@ -511,7 +585,16 @@ func (t *boltTx) Delete(bucket, key string) error {
 	if err := bk.Delete([]byte(key)); err != nil {
 		return fmt.Errorf("store: delete %s/%s: %w", bucket, key, err)
 	}
+	t.wrote(bucket, key)
 	return nil
+}
+
+// wrote records a user record written by the transaction, for the read
+// cache.
+func (t *boltTx) wrote(bucket, key string) {
+	if t.written != nil {
+		t.written.add(bucket, key)
+	}
 }
 
 func (t *boltTx) List(bucket, prefix, after string, limit int) ([]KV, error) {

@@ -10,6 +10,10 @@
 // Durability contract: when Update returns nil, everything fn wrote is on
 // disk (bbolt: fsync'd; PostgreSQL: committed). Callers acknowledge a
 // callback or a notification only after Update has returned nil.
+//
+// Hot read paths use ViewCached and Peek (cache.go): on bbolt, a read-only
+// transaction that reads only recently read records is answered from an
+// in-memory cache that never answers older than the latest commit.
 package store
 
 import (
