@@ -183,5 +183,5 @@ for name in "${NAMES[@]}"; do
 		"$(hratio "$name" "$b")" "$bad"
 done
 echo
-echo "echo (plain Caddy reading the body and answering it) / respond-native = $(ratio echo respond-native) (rounds $(ratio_range echo respond-native)); check-native / echo = $(ratio check-native echo) (rounds $(ratio_range check-native echo))"
+echo "echo (plain Caddy reading the body and answering it) / respond-native = $(ratio echo respond-native) (rounds $(ratio_range echo respond-native)); check-native / echo = $(ratio check-native echo) (rounds $(ratio_range check-native echo)); check-wasm / echo = $(ratio check-wasm echo) (rounds $(ratio_range check-wasm echo))"
 echo "check sale: wasm/native = $(ratio check-wasm check-native) (rounds $(ratio_range check-wasm check-native)); check-wasm / respond-native = $(ratio check-wasm respond-native) (rounds $(ratio_range check-wasm respond-native)); check-native / respond (wasm Caddy) = $(ratio check-native respond) (rounds $(ratio_range check-native respond))"

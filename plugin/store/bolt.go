@@ -529,7 +529,7 @@ func (t *boltTx) peek(bucket, key string) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	if t.fill != nil {
-		t.fill.fill(t.gen, bucket, key, bytes.Clone(raw)) // a copy of its own
+		t.fill.fill(t.gen, bucket, key, raw) // copied if kept
 	}
 	if t.tx.Writable() {
 		return bytes.Clone(v), nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 )
@@ -105,18 +106,28 @@ func (c *readCache) get(gen uint64, bucket, key string) ([]byte, bool) {
 	return s.rec, true
 }
 
-// fill keeps rec, read by a transaction that began after gen was read, if
-// the rules allow. rec must be the caller's own copy, never written again.
+// fill keeps a copy of rec, read by a transaction that began after gen
+// was read, if the rules allow. The slot gets copies of bucket and key
+// too: a key may be a substring of a request body (a session token), which
+// the slot would otherwise keep alive whole.
 func (c *readCache) fill(gen uint64, bucket, key string, rec []byte) {
-	if len(rec) > cacheMaxRecord {
+	if len(rec) > cacheMaxRecord || !c.mayFill(gen) {
 		return
 	}
 	s := c.slot(bucket, key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.writing == 0 && c.commits == gen {
-		*s = cacheSlot{bucket: bucket, key: key, rec: rec}
+		*s = cacheSlot{bucket: strings.Clone(bucket), key: strings.Clone(key), rec: bytes.Clone(rec)}
 	}
+}
+
+// mayFill reports, under the read lock, whether fill may store: most
+// refused fills then take no exclusive lock and copy nothing.
+func (c *readCache) mayFill(gen uint64) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.writing == 0 && c.commits == gen
 }
 
 // written is a write transaction's set of user records; all means it may
@@ -189,13 +200,24 @@ func (t *cachedTx) Get(bucket, key string) ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
-func (t *cachedTx) Put(string, string, []byte, time.Time) error { return errReadOnly }
+// The writes fail as a read-only boltTx's do: an invalid key first.
 
-func (t *cachedTx) Insert(string, string, []byte, time.Time) (bool, error) {
-	return false, errReadOnly
+func (t *cachedTx) Put(bucket, key string, _ []byte, _ time.Time) error {
+	return readOnly(bucket, key)
 }
 
-func (t *cachedTx) Delete(string, string) error { return errReadOnly }
+func (t *cachedTx) Insert(bucket, key string, _ []byte, _ time.Time) (bool, error) {
+	return false, readOnly(bucket, key)
+}
+
+func (t *cachedTx) Delete(bucket, key string) error { return readOnly(bucket, key) }
+
+func readOnly(bucket, key string) error {
+	if err := checkKey(bucket, key); err != nil {
+		return err
+	}
+	return errReadOnly
+}
 
 func (t *cachedTx) List(string, string, string, int) ([]KV, error) { return nil, t.miss() }
 

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
+	"weak"
 )
 
 func openCacheBolt(t *testing.T) *Bolt {
@@ -355,4 +359,29 @@ func TestPeek(t *testing.T) {
 	if v, _, _ := cachedGet(t, b, "k"); v != "value" {
 		t.Fatalf("after changing a write transaction's Peek: %q", v)
 	}
+}
+
+// The cache keeps its own copies of a record's bucket and key: a key that
+// is a substring of a request body (a session token read from it without
+// a copy) must not keep the body alive.
+func TestViewCachedKeepsNoCallerMemory(t *testing.T) {
+	b := openCacheBolt(t)
+	put(t, b, "TOKEN", "v", time.Time{})
+	body := []byte(`{"token":"TOKEN"}` + strings.Repeat(" ", 1<<20))
+	alive := weak.Make(&body[0])
+	key := unsafe.String(&body[10], 5)
+	if v, err, _ := cachedGet(t, b, key); v != "v" || err != nil {
+		t.Fatalf("read %q, %v", v, err)
+	}
+	if v, _, db := cachedGet(t, b, "TOKEN"); v != "v" || db {
+		t.Fatalf("not cached: %q, from bbolt %v", v, db)
+	}
+	body, key = nil, ""
+	for range 3 {
+		runtime.GC()
+	}
+	if alive.Value() != nil {
+		t.Fatal("the cache keeps the caller's 1 MiB body alive through its key")
+	}
+	runtime.KeepAlive(b)
 }
