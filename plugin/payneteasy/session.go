@@ -103,8 +103,8 @@ func loadSession(b []byte) (*session, error) {
 
 // sessionMemo remembers the decoded session of the last record read for
 // each of a fixed number of slots (chosen by the key's hash): a check of a
-// session whose record has not changed since it was last decoded copies
-// the decoded session instead of parsing the record again (repeated checks
+// session whose record has not changed since it was last decoded gets the
+// decoded session (shared, read-only) instead of parsing the record again (repeated checks
 // are what a gateway sends when an answer was slow). A slot answers only
 // when its record is byte for byte the one just read from the store, so it
 // cannot answer for a changed record, needs no invalidation and holds for

@@ -167,7 +167,7 @@ func (b *Bolt) write(ctx context.Context, w *written, fn func(*bbolt.Tx) error) 
 	committing := false
 	defer func() {
 		if committing { // even if the commit panicked
-			b.cache.afterCommit(w)
+			b.cache.afterCommit()
 		}
 	}()
 	err := b.db.Update(func(tx *bbolt.Tx) error {
@@ -397,7 +397,7 @@ func (b *Bolt) Sweep(ctx context.Context, now, doneBefore time.Time) (int, error
 				var expired [][]byte
 				c := bk.Cursor()
 				for k, v := c.First(); k != nil; k, v = c.Next() {
-					if exp, _, err := decodeRecord(v); err == nil && exp != 0 && exp <= nowN {
+					if exp, _, err := decodeRecord(v); err == nil && expiredAt(exp, nowN) {
 						expired = append(expired, k)
 					}
 				}
@@ -473,12 +473,6 @@ func (t *boltTx) bucket(name string, create bool) (*bbolt.Bucket, error) {
 	return bk, nil
 }
 
-// liveValue returns the live value stored under key, or nil.
-func (t *boltTx) liveValue(bk *bbolt.Bucket, bucket, key string) ([]byte, error) {
-	_, v, err := t.liveRecord(bk, bucket, key)
-	return v, err
-}
-
 // liveRecord returns the live record stored under key and its value, or
 // nil.
 func (t *boltTx) liveRecord(bk *bbolt.Bucket, bucket, key string) (raw, v []byte, err error) {
@@ -493,7 +487,7 @@ func (t *boltTx) liveRecord(bk *bbolt.Bucket, bucket, key string) (raw, v []byte
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: %s/%s: %w", bucket, key, err)
 	}
-	if exp != 0 && exp <= unixNanos(t.now) {
+	if expiredAt(exp, unixNanos(t.now)) {
 		return nil, nil, nil
 	}
 	return raw, v, nil
@@ -560,7 +554,7 @@ func (t *boltTx) Insert(bucket, key string, value []byte, expires time.Time) (bo
 	if err != nil {
 		return false, err
 	}
-	v, err := t.liveValue(bk, bucket, key)
+	_, v, err := t.liveRecord(bk, bucket, key)
 	if err != nil || v != nil {
 		return false, err
 	}
@@ -620,7 +614,7 @@ func (t *boltTx) List(bucket, prefix, after string, limit int) ([]KV, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: %s/%s: %w", bucket, k, err)
 		}
-		if exp != 0 && exp <= nowN {
+		if expiredAt(exp, nowN) {
 			continue
 		}
 		out = append(out, KV{Key: string(k), Value: bytes.Clone(v)})
@@ -885,6 +879,10 @@ func encodeRecord(value []byte, expires time.Time) []byte {
 	copy(raw[8:], value)
 	return raw
 }
+
+// expiredAt reports whether a record expiring at exp (Unix nanoseconds, 0:
+// never) is gone at now.
+func expiredAt(exp, now int64) bool { return exp != 0 && exp <= now }
 
 func decodeRecord(raw []byte) (expires int64, value []byte, err error) {
 	if len(raw) < 8 {

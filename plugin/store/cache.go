@@ -166,7 +166,7 @@ func (c *readCache) beforeCommit(w *written) {
 	c.writing++
 }
 
-func (c *readCache) afterCommit(*written) {
+func (c *readCache) afterCommit() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.commits++
@@ -256,7 +256,7 @@ func (t *cachedTx) peek(bucket, key string) ([]byte, error) {
 	if err != nil {
 		return nil, t.miss() // never stored: fill keeps only records Get decoded
 	}
-	if exp != 0 && exp <= unixNanos(t.now) {
+	if expiredAt(exp, unixNanos(t.now)) {
 		return nil, ErrNotFound
 	}
 	return v[:len(v):len(v)], nil
