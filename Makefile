@@ -61,7 +61,7 @@ test-js: build
 ## the end of a timed run, with no failing input).
 FUZZTIME ?= 10m
 FUZZ := ./core/jsonscan:FuzzCheck:100000 ./core/validate:FuzzValidate:100000 ./core/sign:FuzzSign:100000 \
-	./core/sign:FuzzPureHMAC:100000 ./core/sign:FuzzBinary:100000 ./plugin/engine:FuzzEngines:3000 ./plugin/payneteasy:FuzzPayneteasyHTTP:3000 \
+	./core/sign:FuzzPureHMAC:100000 ./core/sign:FuzzBinary:100000 ./plugin/engine:FuzzEngines:3000 ./plugin/payneteasy:FuzzPayneteasyHTTP:3000 ./plugin/payneteasy:FuzzCheckFields:5000 \
 	./plugin/smarts:FuzzSmartsHTTP:3000 ./plugin/voyado:FuzzVoyadoHTTP:3000
 fuzz:
 	@set -e; for t in $(FUZZ); do \

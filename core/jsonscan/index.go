@@ -49,3 +49,30 @@ func Index(b string, tape []Entry) int {
 	}
 	return s.Indexed
 }
+
+// Child returns the entry of the member named key of the object at entry
+// i of b's index, or -1 when entry i is not an object (or i is -1) or has
+// no such member. Keys are compared unescaped; an index is of a checked
+// body, whose keys are unique, so the first match is the only one. A
+// caller reads fields after a validation without scanning the body again.
+func Child(b string, tape []Entry, i int, key string) int {
+	if i < 0 || b[tape[i].Val] != '{' {
+		return -1
+	}
+	for c := i + 1; c < int(tape[i].Next); c = int(tape[c].Next) {
+		if KeyOf(b, &tape[c]) == key {
+			return c
+		}
+	}
+	return -1
+}
+
+// KeyOf returns the key of member entry e of b's index, unescaped (which
+// allocates, for a key with escapes only).
+func KeyOf(b string, e *Entry) string {
+	k := b[e.Key : e.Key+e.KeyLen]
+	if e.Flags&KeyEscaped != 0 {
+		return string(Unescape(nil, []byte(k)))
+	}
+	return k
+}

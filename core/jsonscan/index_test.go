@@ -48,6 +48,48 @@ func TestIndex(t *testing.T) {
 	}
 }
 
+// TestChild reads members through an index: by key, escaped keys
+// unescaped, nested, and -1 for what is not there or not an object.
+func TestChild(t *testing.T) {
+	b := `{"a":{"b":{"c":"x"}},"l":[1],"\u0065sc":2,"s":"str","n":null,"a2":{}}`
+	tape := make([]Entry, 16)
+	if Index(b, tape) == 0 {
+		t.Fatal("did not index")
+	}
+	val := func(i int) string {
+		if i < 0 {
+			return "<none>"
+		}
+		return b[tape[i].Val:tape[i].End]
+	}
+	cases := []struct {
+		i    int
+		key  string
+		want string
+	}{
+		{0, "a", `{"b":{"c":"x"}}`},
+		{Child(b, tape, 0, "a"), "b", `{"c":"x"}`},
+		{Child(b, tape, Child(b, tape, 0, "a"), "b"), "c", `"x"`},
+		{0, "esc", "2"},           // an escaped key, compared unescaped
+		{0, `\u0065sc`, "<none>"}, // not its raw form
+		{0, "a2", "{}"},
+		{0, "missing", "<none>"},
+		{Child(b, tape, 0, "l"), "0", "<none>"}, // an array has no members
+		{Child(b, tape, 0, "s"), "x", "<none>"}, // nor a string
+		{Child(b, tape, 0, "n"), "x", "<none>"}, // nor null
+		{Child(b, tape, 0, "a2"), "x", "<none>"},
+		{-1, "a", "<none>"},
+	}
+	for _, c := range cases {
+		if got := val(Child(b, tape, c.i, c.key)); got != c.want {
+			t.Errorf("Child(entry %d, %q) = %s, want %s", c.i, c.key, got, c.want)
+		}
+	}
+	if k := KeyOf(b, &tape[Child(b, tape, 0, "esc")]); k != "esc" {
+		t.Errorf("KeyOf an escaped key: %q", k)
+	}
+}
+
 // TestEqual compares Equal with == on every length up to 40 and a
 // difference at every position.
 func TestEqual(t *testing.T) {

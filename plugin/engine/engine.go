@@ -17,6 +17,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/validate"
 )
@@ -29,6 +30,14 @@ type Engine interface {
 	// "payneteasy.check-sale"). A body that breaks rules is not an error:
 	// it gives Result{Valid: false, Violations: ...}.
 	Validate(ctx context.Context, endpoint string, body []byte) (validate.Result, error)
+	// ValidateIndexed is Validate for a body its caller has checked and
+	// indexed natively: tape is jsonscan.Index's entries for exactly this
+	// body (tape[:n]), which the engine trusts as it trusts its own check.
+	// A caller that reads the body's fields afterwards reads them from
+	// the same index instead of scanning the body again. An empty tape
+	// (the body did not index: not strict JSON, or more values than the
+	// caller's buffer) makes it Validate.
+	ValidateIndexed(ctx context.Context, endpoint string, body []byte, tape []jsonscan.Entry) (validate.Result, error)
 	// ValidateQuery validates a raw query string (without '?') as the
 	// endpoint's query parameters.
 	ValidateQuery(ctx context.Context, endpoint, rawQuery string) (validate.Result, error)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/core/validate"
@@ -74,6 +75,19 @@ func checkSame(t testing.TB, fn Func, a string, b []byte) []byte {
 		}
 		if !coreOrNil(errW) {
 			t.Fatalf("%s(%q, %q): engine error %v", fn, a, short(b), errW)
+		}
+		if fn == FuncValidate {
+			// Over the caller's own index (none when b does not index),
+			// every engine answers as Validate does; the pure guest
+			// (no host primitives) falls back to its own check.
+			tape := make([]jsonscan.Entry, 256)
+			n := jsonscan.Index(string(b), tape)
+			for _, e := range []Engine{sharedN, sharedW, sharedP} {
+				vi, errI := e.ValidateIndexed(ctx, a, b, tape[:n])
+				if !same(errI, errN) || !reflect.DeepEqual(vi, vn) {
+					t.Fatalf("ValidateIndexed(%q, %q) on %s, %d entries: %+v %v, Validate: %+v %v", a, short(b), e.Name(), n, vi, errI, vn, errN)
+				}
+			}
 		}
 		// The decoding is right: it gives what package validate says
 		// (JSON turns invalid UTF-8 in messages into U+FFFD, so compare

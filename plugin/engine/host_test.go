@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
 	kwasm "github.com/kassa-edge/kassa/wasm"
@@ -95,5 +97,54 @@ func TestDecodeSignatureOnly(t *testing.T) {
 		if (err != nil) != c.err || got.Value != c.want {
 			t.Errorf("%s: %q, %v", c.out, got.Value, err)
 		}
+	}
+}
+
+// TestValidateIndexed: over the caller's index the wasm engine asks the
+// host for no check (it has one), and answers as over its own; an index
+// larger than the guest's buffer (guestTape), or none, makes it Validate.
+func TestValidateIndexed(t *testing.T) {
+	ctx := context.Background()
+	body := []byte(spec.Lookup("payneteasy.check-sale").Example)
+	tape := make([]jsonscan.Entry, 64)
+	n := jsonscan.Index(string(body), tape)
+	if n == 0 {
+		t.Fatal("the example did not index")
+	}
+	before := hostCalls.Load()
+	r, err := sharedW.ValidateIndexed(ctx, "payneteasy.check-sale", body, tape[:n])
+	if err != nil || !r.Valid {
+		t.Fatalf("ValidateIndexed: %+v %v", r, err)
+	}
+	if d := hostCalls.Load() - before; d != 0 {
+		t.Errorf("ValidateIndexed over the caller's index: %d host primitive calls, want 0", d)
+	}
+	before = hostCalls.Load()
+	if r, err := sharedW.Validate(ctx, "payneteasy.check-sale", body); err != nil || !r.Valid {
+		t.Fatalf("Validate: %+v %v", r, err)
+	}
+	if d := hostCalls.Load() - before; d != 1 {
+		t.Errorf("Validate: %d host primitive calls, want 1 (its own check)", d)
+	}
+	// A body that breaks a rule, over its index: the same violations.
+	bad := []byte(strings.Replace(string(body), `"nonce"`, `"nonce":7,"x"`, 1))
+	n = jsonscan.Index(string(bad), tape)
+	for _, e := range []Engine{sharedN, sharedW} {
+		ri, err1 := e.ValidateIndexed(ctx, "payneteasy.check-sale", bad, tape[:n])
+		rv, err2 := e.Validate(ctx, "payneteasy.check-sale", bad)
+		if err1 != nil || err2 != nil || ri.Valid || !reflect.DeepEqual(ri, rv) {
+			t.Errorf("%s: invalid body over its index %+v %v, Validate %+v %v", e.Name(), ri, err1, rv, err2)
+		}
+	}
+	// Too many entries for the guest: it validates by its own check.
+	big := []byte("[" + strings.Repeat(`{"id":"x"},`, guestTape) + `{"id":"x"}]`)
+	huge := make([]jsonscan.Entry, 2*guestTape+4)
+	if n = jsonscan.Index(string(big), huge); n <= guestTape {
+		t.Fatalf("big body: %d entries", n)
+	}
+	ri, err1 := sharedW.ValidateIndexed(ctx, "smarts.product-search-name.response", big, huge[:n])
+	rv, err2 := sharedN.Validate(ctx, "smarts.product-search-name.response", big)
+	if err1 != nil || err2 != nil || !reflect.DeepEqual(ri, rv) {
+		t.Errorf("an index over guestTape: %+v %v, native %+v %v", ri, err1, rv, err2)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kassa-edge/kassa/core"
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/validate"
 )
@@ -89,6 +90,23 @@ func (n *native) Validate(ctx context.Context, endpoint string, body []byte) (va
 		return validate.Result{}, err
 	}
 	r, err := decodeResult(out)
+	n.pool.Put(c)
+	return r, err
+}
+
+// ValidateIndexed validates body over the caller's index of it.
+func (n *native) ValidateIndexed(ctx context.Context, endpoint string, body []byte, tape []jsonscan.Entry) (validate.Result, error) {
+	if len(tape) == 0 || len(body) == 0 {
+		return n.Validate(ctx, endpoint, body)
+	}
+	if err := checkInput(ctx, FuncValidate, len(endpoint)+len(body)); err != nil {
+		return validate.Result{}, err
+	}
+	if n.closed.Load() {
+		return validate.Result{}, ErrClosed
+	}
+	c := n.pool.Get().(*core.Core)
+	r, err := decodeResult(c.ValidateIndexed(endpoint, body, tape))
 	n.pool.Put(c)
 	return r, err
 }

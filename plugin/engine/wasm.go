@@ -521,10 +521,33 @@ func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (vali
 		defer w.observed(FuncValidate, time.Now())
 	}
 	if w.comp.c.indexed && len(body) > 0 && w.comp.c.host.Load() {
-		if r, err, ok := w.validateIndexed(ctx, endpoint, body); ok {
+		if r, err, ok := w.checkIndexed(ctx, endpoint, body); ok {
 			return r, err
 		}
 	}
+	return w.validate(ctx, endpoint, body)
+}
+
+// ValidateIndexed validates body over the caller's index of it, in one
+// call into the guest (kassa_validate_indexed), as Validate does over the
+// index it builds itself; without host primitives (a module built for a
+// browser's rules only, or switched off), as Validate.
+func (w *Wasm) ValidateIndexed(ctx context.Context, endpoint string, body []byte, tape []jsonscan.Entry) (validate.Result, error) {
+	if w.observe != nil {
+		defer w.observed(FuncValidate, time.Now())
+	}
+	if len(tape) == 0 || len(tape) > guestTape || len(body) == 0 || !w.comp.c.indexed || !w.comp.c.host.Load() {
+		return w.validate(ctx, endpoint, body)
+	}
+	if err := w.admit(ctx, FuncValidate, len(endpoint)+len(body)); err != nil {
+		return validate.Result{}, err
+	}
+	return w.validateIndexed(ctx, endpoint, body, tape)
+}
+
+// validate validates body with kassa_validate: the guest checks it, asking
+// the host's check_json when the host provides it.
+func (w *Wasm) validate(ctx context.Context, endpoint string, body []byte) (validate.Result, error) {
 	in, out, err := w.do(ctx, FuncValidate, endpoint, body)
 	if err != nil {
 		return validate.Result{}, err
@@ -534,7 +557,7 @@ func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (vali
 	return r, err
 }
 
-// validateIndexed checks and indexes body natively, exactly as the host's
+// checkIndexed checks and indexes body natively, exactly as the host's
 // check_json does for the guest, then has the guest validate it over that
 // index (kassa_validate_indexed): one call into the guest and none back
 // out of it. ok is false when the body is not strict JSON or its index
@@ -542,7 +565,7 @@ func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (vali
 // the body itself, for the violation's details (asking the host again: an
 // invalid body costs a second native check, a few hundred nanoseconds, on
 // a path that then builds a report).
-func (w *Wasm) validateIndexed(ctx context.Context, endpoint string, body []byte) (r validate.Result, err error, ok bool) {
+func (w *Wasm) checkIndexed(ctx context.Context, endpoint string, body []byte) (r validate.Result, err error, ok bool) {
 	if err := w.admit(ctx, FuncValidate, len(endpoint)+len(body)); err != nil {
 		return r, err, true
 	}
@@ -554,18 +577,24 @@ func (w *Wasm) validateIndexed(ctx context.Context, endpoint string, body []byte
 	if !valid || len(tape) == 0 {
 		return r, nil, false
 	}
+	r, err = w.validateIndexed(ctx, endpoint, body, tape)
+	return r, err, true
+}
+
+// validateIndexed has an instance validate body over its index (admitted).
+func (w *Wasm) validateIndexed(ctx context.Context, endpoint string, body []byte, tape []jsonscan.Entry) (validate.Result, error) {
 	in, err := w.take(ctx)
 	if err != nil {
-		return r, err, true
+		return validate.Result{}, err
 	}
 	out, err := in.validateIndexed(ctx, endpoint, body, tape)
 	if err != nil {
 		w.discard(in)
-		return r, err, true
+		return validate.Result{}, err
 	}
-	r, err = decodeResult(out)
+	r, err := decodeResult(out)
 	w.finish(in)
-	return r, err, true
+	return r, err
 }
 
 // ValidateQuery validates a raw query string as the endpoint's query.

@@ -59,3 +59,30 @@ func TestReadBody(t *testing.T) {
 		t.Errorf("no body: %q, %v", got, err)
 	}
 }
+
+// TestWriteJSON checks the answer's status, headers and body, and that the
+// headers sharing one allocation stay separate: a later Add to one of them
+// (as a response header handler may make) leaves the others as they were.
+func TestWriteJSON(t *testing.T) {
+	rec := httptest.NewRecorder()
+	body := []byte(`{"ok":true}`)
+	WriteJSON(rec, http.StatusAccepted, body)
+	h := rec.Header() // the live map, not Result's copy
+	if rec.Code != http.StatusAccepted || rec.Body.String() != string(body) {
+		t.Fatalf("answer %d %q", rec.Code, rec.Body.String())
+	}
+	want := map[string]string{"Content-Type": "application/json", "Content-Length": "11", "Cache-Control": "no-store"}
+	for k, v := range want {
+		if got := h.Values(k); len(got) != 1 || got[0] != v {
+			t.Errorf("%s: %q, want %q", k, got, v)
+		}
+	}
+	h.Add("Content-Type", "x")
+	h.Add("Content-Length", "y")
+	if got := h.Values("Content-Length"); len(got) != 2 || got[0] != "11" {
+		t.Errorf("Content-Length after the adds: %q", got)
+	}
+	if got := h.Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
+		t.Errorf("Cache-Control after an Add to the others: %q", got)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kassa-edge/kassa/core"
+	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/plugin/httpx"
@@ -158,12 +159,19 @@ func (p *Payneteasy) check(w http.ResponseWriter, r *http.Request, flow, invoice
 		p.fail(w, r, op, http.StatusBadRequest, "INVALID_REQUEST", "kassa.invoice_id", "invalid invoiceId in the path", "")
 		return nil
 	}
-	body, ok := p.readValid(w, r, op, names.checkEndpoint, invoiceID)
+	ix := bodyIndexes.Get().(*bodyIndex)
+	body, tape, ok := p.readIndexed(w, r, op, names.checkEndpoint, invoiceID, ix)
 	if !ok {
+		bodyIndexes.Put(ix)
 		return nil
 	}
 	c := &checkRequest{p: p, key: sessionKey(flow, invoiceID)}
-	c.readFields(body)
+	if tape != nil {
+		c.readIndexed(body, tape)
+	} else {
+		c.readFields(body)
+	}
+	bodyIndexes.Put(ix)                                   // the fields alias the body, not the index
 	err := store.ViewCached(r.Context(), p.st, c.examine) // examine may run twice
 	if err == nil && c.write {
 		// Check again under the write lock: another instance may have
@@ -270,6 +278,60 @@ func (c *checkRequest) readFields(body []byte) {
 		}
 		return true
 	})
+}
+
+// readIndexed is readFields over the body's index: the same fields, read
+// as gjson reads them (Result.Str: a string's unescaped value, "" for any
+// other value), without scanning the body again.
+func (c *checkRequest) readIndexed(body []byte, tape []jsonscan.Entry) {
+	b := unsafe.String(&body[0], len(body))
+	if b[tape[0].Val] != '{' {
+		return
+	}
+	for m := 1; m < int(tape[0].Next); m = int(tape[m].Next) {
+		switch jsonscan.KeyOf(b, &tape[m]) {
+		case "consumer":
+			c.serial = text(b, tape, jsonscan.Child(b, tape, jsonscan.Child(b, tape, m, "device"), "serialNumber"))
+		case "session":
+			if b[tape[m].Val] != '{' {
+				continue
+			}
+			for f := m + 1; f < int(tape[m].Next); f = int(tape[f].Next) {
+				switch jsonscan.KeyOf(b, &tape[f]) {
+				case "accessToken":
+					c.accessToken = text(b, tape, f)
+				case "nonce":
+					c.nonce = text(b, tape, f)
+				case "signature":
+					c.signature = text(b, tape, f)
+				case "token":
+					c.token = text(b, tape, f)
+				}
+			}
+		case "sourceOfFunds":
+			c.clientCard = text(b, tape, jsonscan.Child(b, tape, jsonscan.Child(b, tape, m, "reference"), "clientCardId"))
+		case "destinationOfFunds":
+			c.destClientCard = text(b, tape, jsonscan.Child(b, tape, jsonscan.Child(b, tape, m, "reference"), "clientCardId"))
+		}
+	}
+}
+
+// text is gjson's Result.Str of entry i of b's index: a string's
+// unescaped value (aliasing b when it has no escapes), "" for any other
+// value or none (i is -1). Escaped strings are rare and unescaped by gjson,
+// so that both readers agree on every string.
+func text(b string, tape []jsonscan.Entry, i int) string {
+	if i < 0 {
+		return ""
+	}
+	e := &tape[i]
+	if b[e.Val] != '"' {
+		return ""
+	}
+	if jsonscan.Plain(e.Flags)&jsonscan.Escaped == 0 {
+		return b[e.Val+1 : e.End-1]
+	}
+	return gjson.Parse(b[e.Val:e.End]).Str
 }
 
 func (c *checkRequest) refuse(code, msg string) error {
