@@ -32,7 +32,9 @@ type Engine interface {
 	Validate(ctx context.Context, endpoint string, body []byte) (validate.Result, error)
 	// ValidateIndexed is Validate for a body its caller has checked and
 	// indexed natively: tape is jsonscan.Index's entries for exactly this
-	// body (tape[:n]), which the engine trusts as it trusts its own check.
+	// body (tape[:n], a check with jsonscan.DefaultMaxDepth), which the
+	// engine trusts as it trusts its own check: it checks the index's
+	// consistency, not the body's strictness (duplicate keys, depth).
 	// A caller that reads the body's fields afterwards reads them from
 	// the same index instead of scanning the body again. An empty tape
 	// (the body did not index: not strict JSON, or more values than the

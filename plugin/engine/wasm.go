@@ -533,10 +533,15 @@ func (w *Wasm) Validate(ctx context.Context, endpoint string, body []byte) (vali
 // index it builds itself; without host primitives (a module built for a
 // browser's rules only, or switched off), as Validate.
 func (w *Wasm) ValidateIndexed(ctx context.Context, endpoint string, body []byte, tape []jsonscan.Entry) (validate.Result, error) {
+	if len(tape) == 0 || len(body) == 0 {
+		return w.Validate(ctx, endpoint, body) // which indexes the body itself
+	}
 	if w.observe != nil {
 		defer w.observed(FuncValidate, time.Now())
 	}
-	if len(tape) == 0 || len(tape) > guestTape || len(body) == 0 || !w.comp.c.indexed || !w.comp.c.host.Load() {
+	if len(tape) > guestTape || !w.comp.c.indexed || !w.comp.c.host.Load() {
+		// What Validate would do: an index larger than the guest's
+		// buffer, or a guest without the host's check.
 		return w.validate(ctx, endpoint, body)
 	}
 	if err := w.admit(ctx, FuncValidate, len(endpoint)+len(body)); err != nil {

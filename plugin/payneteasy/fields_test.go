@@ -62,7 +62,11 @@ func TestReadIndexed(t *testing.T) {
 	// Not strict JSON, or more values than the index holds: no index (the
 	// check then validates and reads by scanning).
 	ix := new(bodyIndex)
-	for _, b := range []string{`{"a":1,"a":2}`, `{"a":}`, ``, "[" + strings.Repeat("1,", indexEntries) + "1]"} {
+	// The array and its elements: indexEntries entries fit, one more not.
+	if tape := ix.index([]byte("[" + strings.Repeat("1,", indexEntries-2) + "1]")); len(tape) != indexEntries {
+		t.Errorf("a body of exactly indexEntries values: %d entries", len(tape))
+	}
+	for _, b := range []string{`{"a":1,"a":2}`, `{"a":}`, ``, "[" + strings.Repeat("1,", indexEntries-1) + "1]"} {
 		if tape := ix.index([]byte(b)); tape != nil {
 			t.Errorf("%.40q indexed into %d entries", b, len(tape))
 		}

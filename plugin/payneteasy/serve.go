@@ -153,7 +153,7 @@ func (p *Payneteasy) count(op, outcome string) {
 // readValid reads and validates a request body. It answers the client
 // itself and returns ok=false when the request cannot go on.
 func (p *Payneteasy) readValid(w http.ResponseWriter, r *http.Request, op, endpoint, invoiceID string) ([]byte, bool) {
-	body, _, ok := p.readIndexed(w, r, op, endpoint, invoiceID, nil)
+	body, _, ok := p.readIndexed(w, r, op, endpoint, invoiceID, nil) // no index: Validate
 	return body, ok
 }
 
@@ -179,7 +179,12 @@ func (p *Payneteasy) readIndexed(w http.ResponseWriter, r *http.Request, op, end
 	if ix != nil {
 		tape = ix.index(body)
 	}
-	res, err := p.eng.ValidateIndexed(r.Context(), endpoint, body, tape)
+	var res validate.Result
+	if tape != nil {
+		res, err = p.eng.ValidateIndexed(r.Context(), endpoint, body, tape)
+	} else {
+		res, err = p.eng.Validate(r.Context(), endpoint, body)
+	}
 	if err != nil {
 		p.engineFailed(w, r, op, err, invoiceID)
 		return nil, nil, false
@@ -192,9 +197,11 @@ func (p *Payneteasy) readIndexed(w http.ResponseWriter, r *http.Request, op, end
 }
 
 // bodyIndex checks and indexes a request body (jsonscan) once, for the
-// validation and then for the handler's own reading of its fields: the
-// Check sale's hot path reads the body's bytes once, natively, in either
-// engine. Pooled: a Scanner keeps its buffers.
+// validation and then for the handler's own reading of its fields: on the
+// Check sale's hot path the body's bytes are scanned once, natively, in
+// either engine, when the body indexes (strict JSON of at most
+// indexEntries values; any other body is validated and read by scanning,
+// as before). Pooled: a Scanner keeps its buffers.
 type bodyIndex struct {
 	s    jsonscan.Scanner
 	tape [indexEntries]jsonscan.Entry
