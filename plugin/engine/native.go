@@ -44,8 +44,9 @@ func (n *native) Close(context.Context) error {
 	return nil
 }
 
-// do runs fn on a pooled Core. out is valid until c goes back to the pool.
-func (n *native) do(ctx context.Context, fn Func, a string, b []byte) (c *core.Core, out []byte, err error) {
+// do runs fn on a pooled Core; a validation runs over tape, b's index,
+// when there is one. out is valid until c goes back to the pool.
+func (n *native) do(ctx context.Context, fn Func, a string, b []byte, tape []jsonscan.Entry) (c *core.Core, out []byte, err error) {
 	if err := checkInput(ctx, fn, len(a)+len(b)); err != nil {
 		return nil, nil, err
 	}
@@ -55,7 +56,7 @@ func (n *native) do(ctx context.Context, fn Func, a string, b []byte) (c *core.C
 	c = n.pool.Get().(*core.Core)
 	switch fn {
 	case FuncValidate:
-		out = c.Validate(a, b)
+		out = c.ValidateIndexed(a, b, tape) // without a tape, Validate
 	case FuncValidateQuery:
 		out = c.ValidateQuery(a, b)
 	case FuncSign:
@@ -74,7 +75,7 @@ func (n *native) do(ctx context.Context, fn Func, a string, b []byte) (c *core.C
 
 // Raw returns a copy of the core's answer.
 func (n *native) Raw(ctx context.Context, fn Func, a string, b []byte) ([]byte, error) {
-	c, out, err := n.do(ctx, fn, a, b)
+	c, out, err := n.do(ctx, fn, a, b, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +86,12 @@ func (n *native) Raw(ctx context.Context, fn Func, a string, b []byte) ([]byte, 
 
 // Validate validates body as the endpoint.
 func (n *native) Validate(ctx context.Context, endpoint string, body []byte) (validate.Result, error) {
-	c, out, err := n.do(ctx, FuncValidate, endpoint, body)
+	return n.ValidateIndexed(ctx, endpoint, body, nil)
+}
+
+// ValidateIndexed validates body over the caller's index of it.
+func (n *native) ValidateIndexed(ctx context.Context, endpoint string, body []byte, tape []jsonscan.Entry) (validate.Result, error) {
+	c, out, err := n.do(ctx, FuncValidate, endpoint, body, tape)
 	if err != nil {
 		return validate.Result{}, err
 	}
@@ -94,26 +100,9 @@ func (n *native) Validate(ctx context.Context, endpoint string, body []byte) (va
 	return r, err
 }
 
-// ValidateIndexed validates body over the caller's index of it.
-func (n *native) ValidateIndexed(ctx context.Context, endpoint string, body []byte, tape []jsonscan.Entry) (validate.Result, error) {
-	if len(tape) == 0 || len(body) == 0 {
-		return n.Validate(ctx, endpoint, body)
-	}
-	if err := checkInput(ctx, FuncValidate, len(endpoint)+len(body)); err != nil {
-		return validate.Result{}, err
-	}
-	if n.closed.Load() {
-		return validate.Result{}, ErrClosed
-	}
-	c := n.pool.Get().(*core.Core)
-	r, err := decodeResult(c.ValidateIndexed(endpoint, body, tape))
-	n.pool.Put(c)
-	return r, err
-}
-
 // ValidateQuery validates a raw query string as the endpoint's query.
 func (n *native) ValidateQuery(ctx context.Context, endpoint, rawQuery string) (validate.Result, error) {
-	c, out, err := n.do(ctx, FuncValidateQuery, endpoint, stringBytes(rawQuery))
+	c, out, err := n.do(ctx, FuncValidateQuery, endpoint, stringBytes(rawQuery), nil)
 	if err != nil {
 		return validate.Result{}, err
 	}
@@ -124,7 +113,7 @@ func (n *native) ValidateQuery(ctx context.Context, endpoint, rawQuery string) (
 
 // Sign signs fields with the operation.
 func (n *native) Sign(ctx context.Context, op string, fields []byte) (Signature, error) {
-	c, out, err := n.do(ctx, FuncSign, op, fields)
+	c, out, err := n.do(ctx, FuncSign, op, fields, nil)
 	if err != nil {
 		return Signature{}, err
 	}
@@ -149,7 +138,7 @@ func (n *native) SignValues(ctx context.Context, op, controlKey string, v *sign.
 
 // StringToSign returns the operation's string to sign.
 func (n *native) StringToSign(ctx context.Context, op string, fields []byte) (string, error) {
-	c, out, err := n.do(ctx, FuncStringToSign, op, fields)
+	c, out, err := n.do(ctx, FuncStringToSign, op, fields, nil)
 	if err != nil {
 		return "", err
 	}
