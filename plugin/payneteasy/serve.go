@@ -179,12 +179,7 @@ func (p *Payneteasy) readIndexed(w http.ResponseWriter, r *http.Request, op, end
 	if ix != nil {
 		tape = ix.index(body)
 	}
-	var res validate.Result
-	if tape != nil {
-		res, err = p.eng.ValidateIndexed(r.Context(), endpoint, body, tape)
-	} else {
-		res, err = p.eng.Validate(r.Context(), endpoint, body)
-	}
+	res, err := p.eng.ValidateIndexed(r.Context(), endpoint, body, tape) // without a tape, Validate
 	if err != nil {
 		p.engineFailed(w, r, op, err, invoiceID)
 		return nil, nil, false
