@@ -31,9 +31,11 @@ vet:
 
 BIN := bin
 
-## build: bin/caddy (Caddy + standard modules + kassa) and the demo backend
+## build: bin/caddy (Caddy + standard modules + kassa) and the demo backend;
+## GOTAGS adds build tags (BENCHMARKS.md's kassa_zeroguest experiment)
+GOTAGS ?=
 build:
-	$(GO) build -o $(BIN)/caddy ./caddy
+	$(GO) build -tags '$(GOTAGS)' -o $(BIN)/caddy ./caddy
 	$(GO) build -o $(BIN)/demo-backend ./examples/backend
 
 ## run: the demo on https://localhost:8443 (Ctrl-C stops both processes)
@@ -49,6 +51,8 @@ test: test-go fuzz-smoke test-js
 
 test-go: wasm-check
 	$(GO) vet ./...
+	$(GO) vet -tags kassa_zeroguest ./plugin/engine
+	$(GO) test -count=1 -tags kassa_zeroguest -run '^TestZeroGuest$$' ./plugin/engine
 	$(GO) test -count=1 -timeout 20m ./...
 
 test-js: build

@@ -22,6 +22,9 @@
 # at half each site's median rate, for the p99 under load.
 # CPU per request is that Caddy's utime+stime over the requests served.
 # Usage: bench/load.sh [seconds per run, default 5] [rounds, default 5]
+# SITES="respond check-wasm ..." drives only those sites (a ratio needs its
+# base: respond or respond-native, echo); GOTAGS builds bin/caddy with
+# those tags (the kassa_zeroguest experiment, BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-5}
@@ -98,6 +101,9 @@ CHECK_NATIVE_URL=$CHECK_URL CHECK_NATIVE=$CHECK
 
 # The sites: name, engine (whose Caddy serves it), URL, body, header.
 NAMES=(respond respond-native echo proxy check-wasm check-native search-wasm search-native)
+if [ -n "${SITES:-}" ]; then
+	read -r -a NAMES <<<"$SITES"
+fi
 declare -A ENG URL BODYOF HDR
 site() { ENG[$1]=$2 URL[$1]=$3 BODYOF[$1]=$4 HDR[$1]=${5:-}; }
 site respond wasm http://127.0.0.1:18001/ '{}'
@@ -108,6 +114,9 @@ site check-wasm wasm "$CHECK_WASM_URL" "$CHECK_WASM"
 site check-native native "$CHECK_NATIVE_URL" "$CHECK_NATIVE"
 site search-wasm wasm http://127.0.0.1:18004/product/search "$SEARCH" accessToken
 site search-native native http://127.0.0.1:18014/product/search "$SEARCH" accessToken
+for name in "${NAMES[@]}"; do
+	[ -n "${URL[$name]:-}" ] || { echo "bench/load.sh: no site $name (SITES takes: ${!URL[*]})" >&2; exit 2; }
+done
 
 # drive NAME SECONDS DELAY_MS: runs wrk on a site; prints "rps p50 p99
 # cpu_us non2xx" (latencies in ms).
@@ -148,8 +157,14 @@ per_round() { paste <(col "$1" "$3") <(col "$2" "$3") | awk -v k="$4" '{print k*
 median() { col "${ROWS[$2]}" "$1" | med; }
 # ratio A B: the median over rounds of A's rate over B's, in percent;
 # ratio_range A B: the lowest and highest round.
-ratio() { printf "%.0f%%" "$(per_round "${ROWS[$1]}" "${ROWS[$2]}" 1 100 | med)"; }
-ratio_range() { per_round "${ROWS[$1]}" "${ROWS[$2]}" 1 100 | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%.0f-%.0f%%", lo, hi}'; }
+# Both print n/a when SITES left either site out.
+ran() { [ -n "${ROWS[$1]:-}" ] && [ -n "${ROWS[$2]:-}" ]; }
+ratio() { if ran "$1" "$2"; then printf "%.0f%%" "$(per_round "${ROWS[$1]}" "${ROWS[$2]}" 1 100 | med)"; else printf "n/a"; fi; }
+ratio_range() {
+	if ran "$1" "$2"; then
+		per_round "${ROWS[$1]}" "${ROWS[$2]}" 1 100 | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%.0f-%.0f%%", lo, hi}'
+	else printf "n/a"; fi
+}
 
 declare -A HALF DELAY
 for name in "${NAMES[@]}"; do
@@ -166,11 +181,11 @@ done
 # hmedian COLUMN NAME, hratio A B: median, and paired ratio of the p99, over
 # the half-rate rounds.
 hmedian() { col "${HALF[$2]}" "$1" | med; }
-hratio() { printf "%.2fx" "$(per_round "${HALF[$1]}" "${HALF[$2]}" 3 1 | med)"; }
+hratio() { if ran "$1" "$2"; then printf "%.2fx" "$(per_round "${HALF[$1]}" "${HALF[$2]}" 3 1 | med)"; else printf "n/a"; fi; }
 base() { if [ "${ENG[$1]}" = native ]; then echo respond-native; else echo respond; fi; }
 
 echo
-echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$THREADS -c$CONNS, $ROUNDS interleaved rounds of ${DUR}s per site, on loopback; $(go version | cut -d' ' -f3)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$THREADS -c$CONNS, $ROUNDS interleaved rounds of ${DUR}s per site, on loopback; $(go version | cut -d' ' -f3)${GOTAGS:+; bin/caddy built with -tags $GOTAGS}"
 echo
 echo "| run | req/s | vs respond, same Caddy (rounds) | p50 | p99 | CPU/req (µs) | RSS (MiB) | half-rate req/s | p99 at half rate | vs respond's | non-2xx |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
