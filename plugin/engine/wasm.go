@@ -548,7 +548,9 @@ func (w *Wasm) ValidateIndexed(ctx context.Context, endpoint string, body []byte
 		return validate.Result{}, err
 	}
 	if zeroGuestBuild { // an experiment build only (zeroguest.go)
-		return zeroGuest.ValidateIndexed(ctx, endpoint, body, tape)
+		return zeroGuestDo(w, ctx, func() (validate.Result, error) {
+			return zeroGuest.ValidateIndexed(ctx, endpoint, body, tape)
+		})
 	}
 	return w.validateIndexed(ctx, endpoint, body, tape)
 }
@@ -644,7 +646,9 @@ func (w *Wasm) SignValues(ctx context.Context, op, controlKey string, v *sign.Va
 		return Signature{}, err
 	}
 	if zeroGuestBuild { // an experiment build only (zeroguest.go)
-		return zeroGuest.SignValues(ctx, op, controlKey, v)
+		return zeroGuestDo(w, ctx, func() (Signature, error) {
+			return zeroGuest.SignValues(ctx, op, controlKey, v)
+		})
 	}
 	in, err := w.take(ctx)
 	if err != nil {
