@@ -31,6 +31,19 @@ DUR=${1:-5}
 ROUNDS=${2:-5}
 THREADS=${THREADS:-1}
 CONNS=${CONNS:-32}
+# The sites (defined below, once the servers run), in the order driven.
+NAMES=(respond respond-native echo proxy check-wasm check-native search-wasm search-native)
+if [ -n "${SITES:-}" ]; then
+	read -r -d '' -a picked <<<"$SITES" || true # every word, across lines
+	declare -A seen=()
+	for name in "${picked[@]}"; do
+		[[ " ${NAMES[*]} " == *" $name "* ]] || { echo "bench/load.sh: no site $name (SITES takes: ${NAMES[*]})" >&2; exit 2; }
+		[ -z "${seen[$name]:-}" ] || { echo "bench/load.sh: site $name given twice in SITES" >&2; exit 2; }
+		seen[$name]=1
+	done
+	[ ${#picked[@]} -gt 0 ] || { echo "bench/load.sh: SITES names no site" >&2; exit 2; }
+	NAMES=("${picked[@]}")
+fi
 . bench/lib.sh
 
 caddyfile() { # $1 engine, $2 admin port, $3 port prefix
@@ -100,10 +113,6 @@ prepare_check http://127.0.0.1:18013 # each engine has its own store file
 CHECK_NATIVE_URL=$CHECK_URL CHECK_NATIVE=$CHECK
 
 # The sites: name, engine (whose Caddy serves it), URL, body, header.
-NAMES=(respond respond-native echo proxy check-wasm check-native search-wasm search-native)
-if [ -n "${SITES:-}" ]; then
-	read -r -a NAMES <<<"$SITES"
-fi
 declare -A ENG URL BODYOF HDR
 site() { ENG[$1]=$2 URL[$1]=$3 BODYOF[$1]=$4 HDR[$1]=${5:-}; }
 site respond wasm http://127.0.0.1:18001/ '{}'
@@ -114,9 +123,6 @@ site check-wasm wasm "$CHECK_WASM_URL" "$CHECK_WASM"
 site check-native native "$CHECK_NATIVE_URL" "$CHECK_NATIVE"
 site search-wasm wasm http://127.0.0.1:18004/product/search "$SEARCH" accessToken
 site search-native native http://127.0.0.1:18014/product/search "$SEARCH" accessToken
-for name in "${NAMES[@]}"; do
-	[ -n "${URL[$name]:-}" ] || { echo "bench/load.sh: no site $name (SITES takes: ${!URL[*]})" >&2; exit 2; }
-done
 
 # drive NAME SECONDS DELAY_MS: runs wrk on a site; prints "rps p50 p99
 # cpu_us non2xx" (latencies in ms).

@@ -48,4 +48,5 @@ sleep 1
 curl -sf "http://127.0.0.1:19019/debug/pprof/profile?seconds=9" >"bench-$WHAT.pb.gz"
 wait $w
 grep -E 'Requests/sec|Non-2xx' "$work/wrk.txt" || true
+[ -z "${GOTAGS:-}" ] || echo "bin/caddy built with -tags $GOTAGS"
 echo "profile: bench-$WHAT.pb.gz (go tool pprof -top bin/caddy bench-$WHAT.pb.gz)"

@@ -2,7 +2,11 @@
 
 package engine
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"os"
+)
 
 // This file is built only with the kassa_zeroguest tag, for one
 // experiment of BENCHMARKS.md: the wasm engine with a guest that costs
@@ -10,10 +14,10 @@ import "context"
 // index, SignValues) are answered by the native core, after the same
 // admission checks and holding an instance from the pool for the call
 // without entering it: the pool works and grows as it does for real
-// calls, so the process holds as many instances' memory on its heap (its
-// collector's pace depends on it). Everything else is unchanged. A load
-// test of that build measures the most any guest could reach in the wasm
-// engine's Caddy:
+// calls, and the process holds as many instances' memory on its heap, as
+// the real engine's does. Everything else is unchanged. A load test of
+// that build measures the most any guest could reach in the wasm engine's
+// Caddy:
 //
 //	GOTAGS=kassa_zeroguest SITES="respond respond-native echo check-wasm check-native" bench/load.sh 5 9
 //
@@ -22,6 +26,11 @@ import "context"
 const zeroGuestBuild = true
 
 var zeroGuest = NewNative()
+
+// A binary of this build says what it is, on every start.
+func init() {
+	fmt.Fprintln(os.Stderr, "kassa: built with -tags kassa_zeroguest: the wasm engine's Check sale runs on the native core (an experiment, BENCHMARKS.md; never deploy this binary)")
+}
 
 // zeroGuestDo runs f, the native core's answer, while holding an instance.
 func zeroGuestDo[T any](w *Wasm, ctx context.Context, f func() (T, error)) (T, error) {
