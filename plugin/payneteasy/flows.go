@@ -21,6 +21,7 @@ import (
 	"github.com/kassa-edge/kassa/core/sign"
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/plugin/httpx"
+	"github.com/kassa-edge/kassa/plugin/internal/provider"
 	"github.com/kassa-edge/kassa/plugin/store"
 )
 
@@ -102,10 +103,10 @@ func (p *Payneteasy) initiate(w http.ResponseWriter, r *http.Request, next caddy
 		}
 	}
 	if invoiceID == "" {
-		invoiceID = randomHex(16)
+		invoiceID = provider.RandomHex(16)
 	}
 	endpointID := p.endpointFor(flow)
-	nonce := randomHex(32) // 64 characters, as Payneteasy's reference server
+	nonce := provider.RandomHex(32) // 64 characters, as Payneteasy's reference server
 	var v sign.Values
 	v[sign.AccessToken], v[sign.SerialNumber], v[sign.EndpointID] = accessToken, serial, endpointID
 	v[sign.Nonce], v[sign.InvoiceID], v[sign.Currency] = nonce, invoiceID, currency
@@ -483,7 +484,7 @@ func (p *Payneteasy) notification(w http.ResponseWriter, r *http.Request, flow s
 			return err
 		}
 		if clientCard == "" {
-			clientCard = randomHex(16)
+			clientCard = provider.RandomHex(16)
 			c := card{ClientCardID: clientCard, ServerCardID: serverCard, Consumer: s.Consumer, Bin: bin,
 				UniqueReferenceCardID: uniqueRef, Created: time.Now()}
 			cb, _ := json.Marshal(c)
@@ -591,8 +592,8 @@ func (p *Payneteasy) status(w http.ResponseWriter, r *http.Request, flow, endpoi
 	}
 	if !res.Valid {
 		p.logger.Warn("gateway answer failed validation", zap.String("endpoint", endpoint), zap.Int("status", resp.StatusCode),
-			zap.String("violations", violationText(res.Violations)))
-		p.fail(w, r, op, http.StatusBadGateway, "SERVER_FAILED", "kassa.gateway_answer", "the gateway's answer is not valid: "+violationText(res.Violations), invoiceID)
+			zap.String("violations", provider.ViolationText(res.Violations)))
+		p.fail(w, r, op, http.StatusBadGateway, "SERVER_FAILED", "kassa.gateway_answer", "the gateway's answer is not valid: "+provider.ViolationText(res.Violations), invoiceID)
 		return nil
 	}
 	if !isErr && resp.StatusCode < 300 {
@@ -672,7 +673,7 @@ func (p *Payneteasy) callback(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if !res.Valid {
-		p.fail(w, r, op, http.StatusBadRequest, "INVALID_REQUEST", "kassa.invalid", violationText(res.Violations), "")
+		p.fail(w, r, op, http.StatusBadRequest, "INVALID_REQUEST", "kassa.invalid", provider.ViolationText(res.Violations), "")
 		return nil
 	}
 	q := r.URL.Query()

@@ -14,9 +14,9 @@ import (
 	"github.com/kassa-edge/kassa/core"
 	"github.com/kassa-edge/kassa/core/jsonscan"
 	"github.com/kassa-edge/kassa/core/sign"
-	"github.com/kassa-edge/kassa/core/validate"
 	"github.com/kassa-edge/kassa/plugin/engine"
 	"github.com/kassa-edge/kassa/plugin/httpx"
+	"github.com/kassa-edge/kassa/plugin/internal/provider"
 	"github.com/kassa-edge/kassa/plugin/store"
 )
 
@@ -185,7 +185,7 @@ func (p *Payneteasy) readIndexed(w http.ResponseWriter, r *http.Request, op, end
 		return nil, nil, false
 	}
 	if !res.Valid {
-		p.fail(w, r, op, http.StatusBadRequest, "INVALID_REQUEST", "kassa.invalid", violationText(res.Violations), invoiceID)
+		p.fail(w, r, op, http.StatusBadRequest, "INVALID_REQUEST", "kassa.invalid", provider.ViolationText(res.Violations), invoiceID)
 		return nil, nil, false
 	}
 	return body, tape, true
@@ -216,29 +216,6 @@ func (ix *bodyIndex) index(body []byte) []jsonscan.Entry {
 		return nil
 	}
 	return ix.tape[:ix.s.Indexed]
-}
-
-// violationText joins violations as "path: message (rule); ...".
-func violationText(vs []validate.Violation) string {
-	var b strings.Builder
-	for i, v := range vs {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		if i == 10 {
-			b.WriteString("and more")
-			break
-		}
-		if v.Path != "" {
-			b.WriteString(v.Path)
-			b.WriteString(": ")
-		}
-		b.WriteString(v.Message)
-		b.WriteString(" (")
-		b.WriteString(string(v.Rule))
-		b.WriteString(")")
-	}
-	return b.String()
 }
 
 func (p *Payneteasy) engineFailed(w http.ResponseWriter, r *http.Request, op string, err error, invoiceID string) {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -182,15 +181,6 @@ func eqDigest(hexDigest, s string) bool {
 // consumerOf names the owner of saved cards when the merchant's backend
 // does not: the access token identifies the consumer to the merchant.
 func consumerOf(accessToken string) string { return "t:" + digest(accessToken)[:32] }
-
-// randomHex returns n random bytes as lower-case hex.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	return hex.EncodeToString(b)
-}
 
 // eq compares in constant time (for equal lengths; the length is not
 // secret), like subtle.ConstantTimeCompare but without converting the

@@ -3,7 +3,6 @@ package smarts
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -21,8 +20,8 @@ import (
 
 	"github.com/kassa-edge/kassa/core/spec"
 	"github.com/kassa-edge/kassa/core/validate"
-	"github.com/kassa-edge/kassa/plugin/engine"
 	"github.com/kassa-edge/kassa/plugin/httpx"
+	"github.com/kassa-edge/kassa/plugin/internal/provider"
 	"github.com/kassa-edge/kassa/plugin/store"
 )
 
@@ -143,7 +142,7 @@ func (s *Smarts) node(w http.ResponseWriter, r *http.Request, next caddyhttp.Han
 		return nil
 	}
 	if ans.Status < 200 || ans.Status > 299 {
-		s.count(op.op, outcomeOf(ans.Status))
+		s.count(op.op, provider.OutcomeOf(ans.Status))
 		relay(w, ans)
 		return nil
 	}
@@ -155,7 +154,7 @@ func (s *Smarts) node(w http.ResponseWriter, r *http.Request, next caddyhttp.Han
 		}
 		if !res.Valid {
 			s.logger.Warn("bad backend answer", zap.String("endpoint", op.resp), zap.Int("status", ans.Status),
-				zap.String("violations", violationText(res)))
+				zap.String("violations", provider.ViolationText(res.Violations)))
 			s.fail(w, op.op, http.StatusBadGateway, "bad backend answer", res.Violations)
 			return nil
 		}
@@ -230,7 +229,7 @@ func (s *Smarts) health(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 			"backend": status("backend", backendErr),
 		},
 	})
-	s.count("node-health", outcomeOf(code))
+	s.count("node-health", provider.OutcomeOf(code))
 	httpx.WriteJSON(w, code, b)
 	return nil
 }
@@ -277,7 +276,7 @@ func (s *Smarts) gateway(w http.ResponseWriter, r *http.Request, rest string) er
 		s.fail(w, op, http.StatusBadRequest, "invalid query string: only printable ASCII, anything else percent-encoded", nil)
 		return nil
 	}
-	key, ok := idempotencyKey(r)
+	key, ok := provider.IdempotencyKey(r)
 	if !ok {
 		s.fail(w, op, http.StatusBadRequest, "Idempotency-Key must be 1-255 printable ASCII characters", nil)
 		return nil
@@ -306,12 +305,12 @@ func (s *Smarts) gateway(w http.ResponseWriter, r *http.Request, rest string) er
 	if key != "" {
 		header["Idempotency-Key"] = []string{key}
 	} else {
-		key = randomHex(16)
+		key = provider.RandomHex(16)
 	}
 	now := time.Now().UTC()
 	d := &store.Delivery{ID: key, Target: s.target, Method: http.MethodPost, URL: u, Header: header, Body: body, CreatedAt: now, NextAt: now}
-	err := s.st.Update(r.Context(), func(tx store.Tx) error { return enqueue(tx, d) })
-	if errors.Is(err, errKeyReused) {
+	err := s.st.Update(r.Context(), func(tx store.Tx) error { return provider.Enqueue(tx, d) })
+	if errors.Is(err, provider.ErrKeyReused) {
 		s.fail(w, op, http.StatusConflict, "Idempotency-Key already used for another request", nil)
 		return nil
 	}
@@ -323,40 +322,6 @@ func (s *Smarts) gateway(w http.ResponseWriter, r *http.Request, rest string) er
 	s.count(op, "ok")
 	httpx.WriteJSON(w, http.StatusAccepted, jsonBody(map[string]string{"id": d.ID}))
 	return nil
-}
-
-var errKeyReused = errors.New("idempotency key reused")
-
-// enqueue adds d, or accepts a repeat of the same request under the same
-// key (the first one stays queued once); the same key with another request
-// is errKeyReused.
-func enqueue(tx store.Tx, d *store.Delivery) error {
-	created, err := tx.Enqueue(d)
-	if err != nil || created {
-		return err
-	}
-	old, err := tx.GetDelivery(d.ID)
-	if err != nil {
-		return err
-	}
-	if old.Target != d.Target || old.URL != d.URL || !bytes.Equal(old.Body, d.Body) {
-		return errKeyReused
-	}
-	return nil
-}
-
-// idempotencyKey returns the Idempotency-Key header; ok is false for a
-// malformed one.
-func idempotencyKey(r *http.Request) (string, bool) {
-	vs := r.Header.Values("Idempotency-Key")
-	if len(vs) == 0 {
-		return "", true
-	}
-	k := vs[0]
-	if len(vs) > 1 || k == "" || len(k) > 255 || !printableASCII(k) {
-		return "", false
-	}
-	return k, true
 }
 
 // printableASCII reports whether s has only the bytes 0x21 to 0x7e.
@@ -456,7 +421,7 @@ func jsonBody(v any) []byte {
 
 // fail answers with the error shape and counts the outcome.
 func (s *Smarts) fail(w http.ResponseWriter, op string, status int, msg string, vs []validate.Violation) {
-	s.count(op, outcomeOf(status))
+	s.count(op, provider.OutcomeOf(status))
 	if status >= 500 {
 		s.logger.Error("request failed", zap.String("op", op), zap.Int("status", status), zap.String("message", msg))
 	} else {
@@ -476,82 +441,16 @@ func (s *Smarts) methodNotAllowed(w http.ResponseWriter, op, allow string) error
 	return nil
 }
 
-func (s *Smarts) engineFailed(w http.ResponseWriter, op string, err error) {
-	var ce *engine.CoreError
-	switch {
-	case errors.As(err, &ce):
-		s.fail(w, op, http.StatusInternalServerError, "internal error: "+ce.Message, nil)
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		s.fail(w, op, http.StatusServiceUnavailable, "the core is busy, try again", nil)
-	default:
-		s.logger.Error("engine call failed", zap.Error(err))
-		s.fail(w, op, http.StatusInternalServerError, "internal error", nil)
-	}
-}
-
-// storeFailed maps a store error: an unreachable store is 503 (the caller
-// retries), anything else 500.
-func (s *Smarts) storeFailed(w http.ResponseWriter, op string, err error) {
-	s.logger.Error("store failed", zap.String("op", op), zap.Error(err))
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		s.fail(w, op, http.StatusServiceUnavailable, "state store unavailable, try again", nil)
-		return
-	}
-	s.fail(w, op, http.StatusInternalServerError, "internal error", nil)
-}
-
-func outcomeOf(status int) string {
-	switch {
-	case status < 300:
-		return "ok"
-	case status == 400 || status == 405 || status == 409 || status == 413 || status == 415:
-		return "invalid"
-	case status == 401:
-		return "unauthorized"
-	case status == 403:
-		return "forbidden"
-	case status == 404:
-		return "not_found"
-	case status == 502 || status == 504:
-		return "upstream_error"
-	case status == 503:
-		return "unavailable"
-	}
-	return "error"
-}
-
 func (s *Smarts) count(op, outcome string) {
 	s.app.Metrics().Count("smarts", op, outcome)
 }
 
-// violationText joins violations as "path: message (rule); ..." for logs.
-func violationText(res validate.Result) string {
-	var b strings.Builder
-	for i, v := range res.Violations {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		if i == 10 {
-			b.WriteString("and more")
-			break
-		}
-		if v.Path != "" {
-			b.WriteString(v.Path)
-			b.WriteString(": ")
-		}
-		b.WriteString(v.Message)
-		b.WriteString(" (")
-		b.WriteString(string(v.Rule))
-		b.WriteString(")")
-	}
-	return b.String()
+func (s *Smarts) engineFailed(w http.ResponseWriter, op string, err error) {
+	status, msg := provider.EngineFailure(s.logger, err)
+	s.fail(w, op, status, msg, nil)
 }
 
-// randomHex returns n random bytes as lower-case hex.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	return hex.EncodeToString(b)
+func (s *Smarts) storeFailed(w http.ResponseWriter, op string, err error) {
+	status, msg := provider.StoreFailure(s.logger, op, err)
+	s.fail(w, op, status, msg, nil)
 }

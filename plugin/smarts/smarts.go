@@ -51,7 +51,6 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -63,6 +62,7 @@ import (
 	"github.com/kassa-edge/kassa/core"
 	"github.com/kassa-edge/kassa/plugin/app"
 	"github.com/kassa-edge/kassa/plugin/engine"
+	"github.com/kassa-edge/kassa/plugin/internal/provider"
 	"github.com/kassa-edge/kassa/plugin/outbox"
 	"github.com/kassa-edge/kassa/plugin/store"
 )
@@ -166,7 +166,7 @@ func (s *Smarts) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("version: %v", err)
 	}
 	if !res.Valid {
-		return fmt.Errorf("version: %q is not a valid node version answer: %s", s.Version, violationText(res))
+		return fmt.Errorf("version: %q is not a valid node version answer: %s", s.Version, provider.ViolationText(res.Violations))
 	}
 
 	s.target = "smarts/" + s.Name
@@ -235,11 +235,11 @@ func (s *Smarts) Validate() error {
 		return fmt.Errorf("gateway: set, but no access_token and backend_key")
 	}
 	if s.Gateway != "" {
-		if err := checkURL(s.Gateway); err != nil {
+		if err := provider.CheckURL(s.Gateway); err != nil {
 			return fmt.Errorf("gateway: %v", err)
 		}
 	}
-	if s.Name != "" && !safeName(s.Name) {
+	if s.Name != "" && !provider.SafeName(s.Name) {
 		return fmt.Errorf("name: %q has characters other than letters, digits, '.', '_' and '-'", s.Name)
 	}
 	if s.HealthTimeout < 0 {
@@ -279,7 +279,7 @@ func (s *Smarts) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "backend_key":
 			s.BackendKey = arg
 		case "gateway":
-			if err := checkURL(arg); err != nil {
+			if err := provider.CheckURL(arg); err != nil {
 				return d.Errf("gateway: %v", err)
 			}
 			s.Gateway = arg
@@ -295,30 +295,13 @@ func (s *Smarts) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			s.HealthTimeout = caddy.Duration(dur)
 		case "name":
-			if !safeName(arg) {
+			if !provider.SafeName(arg) {
 				return d.Errf("name: %q has characters other than letters, digits, '.', '_' and '-'", arg)
 			}
 			s.Name = arg
 		default:
 			return d.Errf("smarts: unknown subdirective %q", sub)
 		}
-	}
-	return nil
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a URL", s)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q is not an http(s) URL", s)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("%q has no host", s)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q must not carry a query, fragment or user info", s)
 	}
 	return nil
 }
@@ -331,20 +314,6 @@ func validHeaderName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
-
-// safeName: delivery target names appear in store rows and metrics.
-func safeName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
 			return false
 		}
 	}

@@ -1,7 +1,6 @@
 package smarts
 
 import (
-	"net/http/httptest"
 	"reflect"
 	"sort"
 	"strings"
@@ -171,30 +170,6 @@ func TestSafePath(t *testing.T) {
 	} {
 		if got := safePath(p); got != want {
 			t.Errorf("safePath(%q) = %v, want %v", p, got, want)
-		}
-	}
-}
-
-func TestIdempotencyKey(t *testing.T) {
-	for _, tc := range []struct {
-		vals   []string
-		want   string
-		wantOK bool
-	}{
-		{nil, "", true},
-		{[]string{"abc-123"}, "abc-123", true},
-		{[]string{""}, "", false},
-		{[]string{"a b"}, "", false},
-		{[]string{strings.Repeat("k", 256)}, "", false},
-		{[]string{"a", "b"}, "", false},
-	} {
-		r := httptest.NewRequest("POST", "/", nil)
-		for _, v := range tc.vals {
-			r.Header.Add("Idempotency-Key", v)
-		}
-		got, ok := idempotencyKey(r)
-		if got != tc.want || ok != tc.wantOK {
-			t.Errorf("%q: got %q %v, want %q %v", tc.vals, got, ok, tc.want, tc.wantOK)
 		}
 	}
 }

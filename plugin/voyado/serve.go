@@ -3,10 +3,8 @@ package voyado
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,8 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kassa-edge/kassa/core/validate"
-	"github.com/kassa-edge/kassa/plugin/engine"
 	"github.com/kassa-edge/kassa/plugin/httpx"
+	"github.com/kassa-edge/kassa/plugin/internal/provider"
 	"github.com/kassa-edge/kassa/plugin/store"
 )
 
@@ -134,7 +132,7 @@ func (v *Voyado) securePayment(w http.ResponseWriter, r *http.Request, id string
 	if r.Method != http.MethodPost {
 		return v.methodNotAllowed(w, op, "POST")
 	}
-	key, ok := idempotencyKey(r)
+	key, ok := provider.IdempotencyKey(r)
 	if !ok {
 		v.fail(w, op, http.StatusBadRequest, "Idempotency-Key must be 1-255 printable ASCII characters", nil)
 		return nil
@@ -147,13 +145,13 @@ func (v *Voyado) securePayment(w http.ResponseWriter, r *http.Request, id string
 	if key != "" {
 		header["Idempotency-Key"] = []string{key}
 	} else {
-		key = randomHex(16)
+		key = provider.RandomHex(16)
 	}
 	now := time.Now().UTC()
 	d := &store.Delivery{ID: key, Target: v.target, Method: http.MethodPost, URL: v.clusterURL(r),
 		Header: header, Body: body, CreatedAt: now, NextAt: now}
-	err := v.st.Update(r.Context(), func(tx store.Tx) error { return enqueue(tx, d) })
-	if errors.Is(err, errKeyReused) {
+	err := v.st.Update(r.Context(), func(tx store.Tx) error { return provider.Enqueue(tx, d) })
+	if errors.Is(err, provider.ErrKeyReused) {
 		v.fail(w, op, http.StatusConflict, "Idempotency-Key already used for another request", nil)
 		return nil
 	}
@@ -207,7 +205,7 @@ func (v *Voyado) browser(w http.ResponseWriter, r *http.Request, id string) erro
 		v.fail(w, op, http.StatusBadGateway, "the cluster's answer could not be read", nil)
 		return nil
 	}
-	v.count(op, outcomeOf(resp.StatusCode))
+	v.count(op, provider.OutcomeOf(resp.StatusCode))
 	if ct := resp.Header.Get("Content-Type"); ct != "" && len(ans) > 0 {
 		w.Header().Set("Content-Type", ct)
 	}
@@ -330,45 +328,6 @@ func (v *Voyado) readValid(w http.ResponseWriter, r *http.Request, op, id string
 	return body, true
 }
 
-var errKeyReused = errors.New("idempotency key reused")
-
-// enqueue adds d, or accepts a repeat of the same request under the same
-// key (the first one stays queued once); the same key with another request
-// is errKeyReused.
-func enqueue(tx store.Tx, d *store.Delivery) error {
-	created, err := tx.Enqueue(d)
-	if err != nil || created {
-		return err
-	}
-	old, err := tx.GetDelivery(d.ID)
-	if err != nil {
-		return err
-	}
-	if old.Target != d.Target || old.URL != d.URL || !bytes.Equal(old.Body, d.Body) {
-		return errKeyReused
-	}
-	return nil
-}
-
-// idempotencyKey returns the Idempotency-Key header; ok is false for a
-// malformed one.
-func idempotencyKey(r *http.Request) (string, bool) {
-	vs := r.Header.Values("Idempotency-Key")
-	if len(vs) == 0 {
-		return "", true
-	}
-	k := vs[0]
-	if len(vs) > 1 || k == "" || len(k) > 255 {
-		return "", false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return "", false
-		}
-	}
-	return k, true
-}
-
 // errorBody is kassa's Voyado error shape: {"error","violations"}.
 func errorBody(msg string, vs []validate.Violation) []byte {
 	const most = 20
@@ -391,7 +350,7 @@ func jsonBody(v any) []byte {
 
 // fail answers with the error shape and counts the outcome.
 func (v *Voyado) fail(w http.ResponseWriter, op string, status int, msg string, vs []validate.Violation) {
-	v.count(op, outcomeOf(status))
+	v.count(op, provider.OutcomeOf(status))
 	if status >= 500 {
 		v.logger.Error("request failed", zap.String("op", op), zap.Int("status", status), zap.String("message", msg))
 	} else {
@@ -406,59 +365,16 @@ func (v *Voyado) methodNotAllowed(w http.ResponseWriter, op, allow string) error
 	return nil
 }
 
-func (v *Voyado) engineFailed(w http.ResponseWriter, op string, err error) {
-	var ce *engine.CoreError
-	switch {
-	case errors.As(err, &ce):
-		v.fail(w, op, http.StatusInternalServerError, "internal error: "+ce.Message, nil)
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		v.fail(w, op, http.StatusServiceUnavailable, "the core is busy, try again", nil)
-	default:
-		v.logger.Error("engine call failed", zap.Error(err))
-		v.fail(w, op, http.StatusInternalServerError, "internal error", nil)
-	}
-}
-
-// storeFailed maps a store error: an unreachable store is 503 (the caller
-// retries), anything else 500.
-func (v *Voyado) storeFailed(w http.ResponseWriter, op string, err error) {
-	v.logger.Error("store failed", zap.String("op", op), zap.Error(err))
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		v.fail(w, op, http.StatusServiceUnavailable, "state store unavailable, try again", nil)
-		return
-	}
-	v.fail(w, op, http.StatusInternalServerError, "internal error", nil)
-}
-
-func outcomeOf(status int) string {
-	switch {
-	case status < 300:
-		return "ok"
-	case status == 400 || status == 405 || status == 409 || status == 413 || status == 415:
-		return "invalid"
-	case status == 401:
-		return "unauthorized"
-	case status == 403:
-		return "forbidden"
-	case status == 404:
-		return "not_found"
-	case status == 502 || status == 504:
-		return "upstream_error"
-	case status == 503:
-		return "unavailable"
-	}
-	return "error"
-}
-
 func (v *Voyado) count(op, outcome string) {
 	v.app.Metrics().Count("voyado", op, outcome)
 }
 
-// randomHex returns n random bytes as lower-case hex.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	return hex.EncodeToString(b)
+func (v *Voyado) engineFailed(w http.ResponseWriter, op string, err error) {
+	status, msg := provider.EngineFailure(v.logger, err)
+	v.fail(w, op, status, msg, nil)
+}
+
+func (v *Voyado) storeFailed(w http.ResponseWriter, op string, err error) {
+	status, msg := provider.StoreFailure(v.logger, op, err)
+	v.fail(w, op, status, msg, nil)
 }

@@ -68,6 +68,7 @@ import (
 
 	"github.com/kassa-edge/kassa/plugin/app"
 	"github.com/kassa-edge/kassa/plugin/engine"
+	"github.com/kassa-edge/kassa/plugin/internal/provider"
 	"github.com/kassa-edge/kassa/plugin/outbox"
 	"github.com/kassa-edge/kassa/plugin/store"
 )
@@ -191,7 +192,7 @@ func (v *Voyado) Validate() error {
 	if v.Cluster == "" {
 		return fmt.Errorf("cluster: missing (e.g. https://<cluster-id>.api.esales.apptus.cloud)")
 	}
-	if err := checkURL(v.Cluster); err != nil {
+	if err := provider.CheckURL(v.Cluster); err != nil {
 		return fmt.Errorf("cluster: %v", err)
 	}
 	switch {
@@ -205,7 +206,7 @@ func (v *Voyado) Validate() error {
 			return fmt.Errorf("cors_origins: %v", err)
 		}
 	}
-	if v.Name != "" && !safeName(v.Name) {
+	if v.Name != "" && !provider.SafeName(v.Name) {
 		return fmt.Errorf("name: %q has characters other than letters, digits, '.', '_' and '-'", v.Name)
 	}
 	if v.ClusterTimeout < 0 {
@@ -245,7 +246,7 @@ func (v *Voyado) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "backend_key":
 			v.BackendKey = arg
 		case "cluster":
-			if err := checkURL(arg); err != nil {
+			if err := provider.CheckURL(arg); err != nil {
 				return d.Errf("cluster: %v", err)
 			}
 			v.Cluster = arg
@@ -265,30 +266,13 @@ func (v *Voyado) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			v.ClusterTimeout = caddy.Duration(dur)
 		case "name":
-			if !safeName(arg) {
+			if !provider.SafeName(arg) {
 				return d.Errf("name: %q has characters other than letters, digits, '.', '_' and '-'", arg)
 			}
 			v.Name = arg
 		default:
 			return d.Errf("voyado: unknown subdirective %q", sub)
 		}
-	}
-	return nil
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a URL", s)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q is not an http(s) URL", s)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("%q has no host", s)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q must not carry a query, fragment or user info", s)
 	}
 	return nil
 }
@@ -306,20 +290,6 @@ func checkOrigin(o string) error {
 		return fmt.Errorf("%q is not an origin: no path, query or user info (https://shop.example)", o)
 	}
 	return nil
-}
-
-// safeName: delivery target names appear in store rows and metrics.
-func safeName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // Interface guards.

@@ -1,7 +1,6 @@
 package voyado
 
 import (
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -167,20 +166,5 @@ func TestForwardContentType(t *testing.T) {
 		if got := forwardContentType(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestIdempotencyKey(t *testing.T) {
-	r := httptest.NewRequest("POST", "/", nil)
-	if k, ok := idempotencyKey(r); k != "" || !ok {
-		t.Errorf("absent: %q %v", k, ok)
-	}
-	r.Header.Set("Idempotency-Key", "order-77/line-1")
-	if k, ok := idempotencyKey(r); k != "order-77/line-1" || !ok {
-		t.Errorf("got %q %v", k, ok)
-	}
-	r.Header.Set("Idempotency-Key", "with space")
-	if _, ok := idempotencyKey(r); ok {
-		t.Error("a key with a space was accepted")
 	}
 }
