@@ -34,7 +34,7 @@ func TestCallbackSurvivesCrash(t *testing.T) {
 	if r := do(t, http.MethodGet, cb, "", nil); r.Status != 200 {
 		t.Fatalf("callback: %d %s", r.Status, r.Body)
 	}
-	waitFor(t, 10*time.Second, "a failed delivery attempt", func() bool { return len(b.attempts()) > 0 })
+	testenv.WaitFor(t, 10*time.Second, "a failed delivery attempt", func() bool { return len(b.attempts()) > 0 })
 	// Retries are 0.5-1 s apart: 150 ms after an attempt the retry is stored
 	// and the next attempt is not due yet.
 	time.Sleep(150 * time.Millisecond)

@@ -205,21 +205,6 @@ func checkDAPIShape(t testing.TB, r reply, cause string) {
 	}
 }
 
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // ---------------------------------------------------------------------------
 // Fake merchant backend: approves initiate requests (via reverse_proxy) and
 // receives events on /events.
@@ -388,7 +373,7 @@ func (b *backend) waitEvent(t testing.TB, typ string, data map[string]string) ev
 func (b *backend) waitEventWithin(t testing.TB, timeout time.Duration, typ string, data map[string]string) event {
 	t.Helper()
 	var ev event
-	waitFor(t, timeout, fmt.Sprintf("event %s %v", typ, data), func() bool {
+	testenv.WaitFor(t, timeout, fmt.Sprintf("event %s %v", typ, data), func() bool {
 		var ok bool
 		ev, ok = b.findEvent(typ, data)
 		return ok

@@ -79,7 +79,7 @@ http://127.0.0.1:{{PORT}} {
 
 // backendAnswer is the merchant backend's default: every node endpoint
 // answers its spec example (void ones 204, /invoice a plain 200 OK).
-func backendAnswer(w http.ResponseWriter, r *recorded) {
+func backendAnswer(w http.ResponseWriter, r *testenv.Recorded) {
 	if r.Path == "/node/health" {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"UP"}`)
@@ -104,15 +104,15 @@ func backendAnswer(w http.ResponseWriter, r *recorded) {
 // gatewayStandIn answers 503 while down and 200 when up, and counts the
 // deliveries it accepted, by path.
 type gatewayStandIn struct {
-	*standIn
+	*testenv.StandIn
 	mu        sync.Mutex
 	up        bool
-	delivered map[string][]recorded
+	delivered map[string][]testenv.Recorded
 }
 
 func newGateway(t *testing.T) *gatewayStandIn {
-	g := &gatewayStandIn{delivered: map[string][]recorded{}}
-	g.standIn = newStandIn(t, func(w http.ResponseWriter, r *recorded) {
+	g := &gatewayStandIn{delivered: map[string][]testenv.Recorded{}}
+	g.StandIn = testenv.NewStandIn(t, func(w http.ResponseWriter, r *testenv.Recorded) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if !g.up {
@@ -133,20 +133,20 @@ func (g *gatewayStandIn) setUp(up bool) {
 	g.mu.Unlock()
 }
 
-func (g *gatewayStandIn) deliveredTo(path string) []recorded {
+func (g *gatewayStandIn) deliveredTo(path string) []testenv.Recorded {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return append([]recorded(nil), g.delivered[path]...)
+	return append([]testenv.Recorded(nil), g.delivered[path]...)
 }
 
 func TestE2EBolt(t *testing.T) {
 	t.Parallel()
-	runSuite(t, boltStore(), "native")
+	runSuite(t, testenv.BoltStore(), "native")
 }
 
 func TestE2EPostgres(t *testing.T) {
 	t.Parallel()
-	runSuite(t, postgresStore(t), "native")
+	runSuite(t, testenv.PostgresStore(t), "native")
 }
 
 type errorAnswer struct {
@@ -156,7 +156,7 @@ type errorAnswer struct {
 	} `json:"violations"`
 }
 
-func decodeError(t *testing.T, a answer) errorAnswer {
+func decodeError(t *testing.T, a testenv.Answer) errorAnswer {
 	t.Helper()
 	var e errorAnswer
 	if err := json.Unmarshal(a.Body, &e); err != nil {
@@ -168,25 +168,25 @@ func decodeError(t *testing.T, a answer) errorAnswer {
 	return e
 }
 
-func expect(t *testing.T, a answer, status int, what string) {
+func expect(t *testing.T, a testenv.Answer, status int, what string) {
 	t.Helper()
 	if a.Status != status {
 		t.Fatalf("%s: status %d, want %d: %s", what, a.Status, status, a.Body)
 	}
 }
 
-func runSuite(t *testing.T, k storeKind, engineName string) {
-	backend := newStandIn(t, backendAnswer)
+func runSuite(t *testing.T, k testenv.StoreKind, engineName string) {
+	backend := testenv.NewStandIn(t, backendAnswer)
 	gw := newGateway(t)
 	deadPort := testenv.FreePort(t)
-	cf := fmt.Sprintf(caddyfileTemplate, engineName, k.line, gw.URL, backend.URL, deadPort)
-	in := testenv.Start(t, cf, testenv.Options{Env: merge(secretEnv, k.env)})
-	c := &client{t: t, base: in.URL}
+	cf := fmt.Sprintf(caddyfileTemplate, engineName, k.Line, gw.URL, backend.URL, deadPort)
+	in := testenv.Start(t, cf, testenv.Options{Env: testenv.Merge(secretEnv, k.Env)})
+	c := testenv.NewClient(t, in.URL)
 	auth := map[string]string{"accessToken": tokenA}
 	barcode := spec.Lookup("smarts.product-search-barcode").Example
 
 	t.Run("auth", func(t *testing.T) {
-		before := backend.count()
+		before := backend.Count()
 		for name, h := range map[string]map[string]string{
 			"missing":         nil,
 			"wrong":           {"accessToken": "node-token-C"},
@@ -196,43 +196,43 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			"other header":    {"X-Node-Token": tokenA},
 			"prefix of token": {"accessToken": tokenA[:len(tokenA)-1]},
 		} {
-			a := c.do("POST", "/smarts/product/search/barcode", h, barcode)
+			a := c.Do("POST", "/smarts/product/search/barcode", h, barcode)
 			expect(t, a, 401, name)
 			if string(a.Body) != `{"error":"unauthorized"}` {
 				t.Errorf("%s: body %s", name, a.Body)
 			}
 		}
-		expect(t, c.do("GET", "/smarts/node/version", nil, ""), 401, "version without token")
-		expect(t, c.do("GET", "/smarts/node/health", nil, ""), 401, "health without token")
-		expect(t, c.do("POST", "/smarts2/product/search/barcode", map[string]string{"accessToken": tokenA}, barcode), 401, "token in the default header where another is configured")
-		expect(t, c.do("POST", "/smarts2/product/search/barcode", map[string]string{"X-Node-Token": tokenB}, barcode), 401, "token B where only A is configured")
-		if n := backend.count(); n != before {
+		expect(t, c.Do("GET", "/smarts/node/version", nil, ""), 401, "version without token")
+		expect(t, c.Do("GET", "/smarts/node/health", nil, ""), 401, "health without token")
+		expect(t, c.Do("POST", "/smarts2/product/search/barcode", map[string]string{"accessToken": tokenA}, barcode), 401, "token in the default header where another is configured")
+		expect(t, c.Do("POST", "/smarts2/product/search/barcode", map[string]string{"X-Node-Token": tokenB}, barcode), 401, "token B where only A is configured")
+		if n := backend.Count(); n != before {
 			t.Fatalf("the backend was called %d times for unauthorized requests", n-before)
 		}
 		// Both rotated tokens work, and a configured header name.
 		for _, h := range []map[string]string{{"accessToken": tokenA}, {"accessToken": tokenB}} {
-			expect(t, c.do("POST", "/smarts/product/search/barcode", h, barcode), 200, "rotated token")
+			expect(t, c.Do("POST", "/smarts/product/search/barcode", h, barcode), 200, "rotated token")
 		}
-		expect(t, c.do("POST", "/smarts2/product/search/barcode", map[string]string{"X-Node-Token": tokenA}, barcode), 200, "node_token_header")
-		if n := backend.count(); n != before+3 {
+		expect(t, c.Do("POST", "/smarts2/product/search/barcode", map[string]string{"X-Node-Token": tokenA}, barcode), 200, "node_token_header")
+		if n := backend.Count(); n != before+3 {
 			t.Fatalf("backend calls: %d, want 3", n-before)
 		}
 	})
 
 	t.Run("routing", func(t *testing.T) {
-		expect(t, c.do("POST", "/smarts/product/unknown", auth, barcode), 404, "unknown path")
-		a := c.do("GET", "/smarts/product/search/barcode", auth, "")
+		expect(t, c.Do("POST", "/smarts/product/unknown", auth, barcode), 404, "unknown path")
+		a := c.Do("GET", "/smarts/product/search/barcode", auth, "")
 		expect(t, a, 405, "GET on a POST endpoint")
 		if a.Header.Get("Allow") != "POST" {
 			t.Errorf("Allow %q", a.Header.Get("Allow"))
 		}
-		expect(t, c.do("POST", "/smarts/node/version", auth, "{}"), 405, "POST on version")
+		expect(t, c.Do("POST", "/smarts/node/version", auth, "{}"), 405, "POST on version")
 		ct := map[string]string{"accessToken": tokenA, "Content-Type": "application/xml"}
-		expect(t, c.do("POST", "/smarts/product/search/barcode", ct, barcode), 415, "XML content type")
+		expect(t, c.Do("POST", "/smarts/product/search/barcode", ct, barcode), 415, "XML content type")
 	})
 
 	t.Run("version", func(t *testing.T) {
-		a := c.do("GET", "/smarts/node/version", auth, "")
+		a := c.Do("GET", "/smarts/node/version", auth, "")
 		expect(t, a, 200, "version")
 		if string(a.Body) != `{"version":"2.4.1"}` {
 			t.Fatalf("version body %s", a.Body)
@@ -245,7 +245,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			Components map[string]struct{ Status string }
 		}
 		get := func(path string, want int) health {
-			a := c.do("GET", path, auth, "")
+			a := c.Do("GET", path, auth, "")
 			expect(t, a, want, path)
 			var h health
 			if err := json.Unmarshal(a.Body, &h); err != nil {
@@ -257,17 +257,17 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 		if h.Status != "UP" || h.Components["store"].Status != "UP" || h.Components["engine"].Status != "UP" || h.Components["backend"].Status != "UP" {
 			t.Fatalf("health %+v", h)
 		}
-		last := backend.requests()
+		last := backend.Requests()
 		if r := last[len(last)-1]; r.Method != "GET" || r.Path != "/node/health" {
 			t.Fatalf("backend health check was %s %s", r.Method, r.Path)
 		}
-		backend.setHandler(func(w http.ResponseWriter, r *recorded) { w.WriteHeader(500) })
+		backend.SetHandler(func(w http.ResponseWriter, r *testenv.Recorded) { w.WriteHeader(500) })
 		h = get("/smarts/node/health", 503)
 		if h.Status != "DOWN" || h.Components["backend"].Status != "DOWN" || h.Components["store"].Status != "UP" {
 			t.Fatalf("health %+v", h)
 		}
 		// A backend slower than health_timeout is down.
-		backend.setHandler(func(w http.ResponseWriter, r *recorded) { time.Sleep(1500 * time.Millisecond) })
+		backend.SetHandler(func(w http.ResponseWriter, r *testenv.Recorded) { time.Sleep(1500 * time.Millisecond) })
 		start := time.Now()
 		if h = get("/smarts/node/health", 503); h.Components["backend"].Status != "DOWN" {
 			t.Fatalf("health %+v", h)
@@ -275,7 +275,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 		if d := time.Since(start); d > 1400*time.Millisecond {
 			t.Errorf("health took %s with health_timeout 1s", d)
 		}
-		backend.setHandler(backendAnswer)
+		backend.SetHandler(backendAnswer)
 		if h = get("/dead/node/health", 503); h.Components["backend"].Status != "DOWN" {
 			t.Fatalf("unreachable backend: %+v", h)
 		}
@@ -284,9 +284,9 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	t.Run("every endpoint", func(t *testing.T) {
 		for path, op := range nodeOps {
 			ex := spec.Lookup(op.id).Example
-			before := backend.count()
-			a := c.do("POST", "/smarts"+path, auth, ex)
-			reqs := backend.requests()
+			before := backend.Count()
+			a := c.Do("POST", "/smarts"+path, auth, ex)
+			reqs := backend.Requests()
 			if len(reqs) != before+1 {
 				t.Fatalf("%s: backend called %d times", path, len(reqs)-before)
 			}
@@ -315,10 +315,10 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	})
 
 	t.Run("invalid bodies", func(t *testing.T) {
-		before := backend.count()
+		before := backend.Count()
 		for path := range nodeOps {
 			for _, body := range []string{`{"invoiceId":"a","invoiceId":"b"}`, `{"unterminated":`, "\xff"} {
-				a := c.do("POST", "/smarts"+path, auth, body)
+				a := c.Do("POST", "/smarts"+path, auth, body)
 				expect(t, a, 400, path)
 				e := decodeError(t, a)
 				if e.Error != "invalid request" || len(e.Violations) == 0 || e.Violations[0].Rule != "json" {
@@ -331,7 +331,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			"/invoice":                {strings.Replace(spec.Lookup("smarts.invoice").Example, `"PAYED"`, `"PAID"`, 1), "status"},
 			"/receipt":                {`{"invoiceId":"x","langCode":"ET","personId":"p","institutionId":"i"}`, "products"},
 		} {
-			a := c.do("POST", "/smarts"+path, auth, tc.body)
+			a := c.Do("POST", "/smarts"+path, auth, tc.body)
 			expect(t, a, 400, path)
 			e := decodeError(t, a)
 			found := false
@@ -342,13 +342,13 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 				t.Errorf("%s: no violation on %s: %s", path, tc.field, a.Body)
 			}
 		}
-		if n := backend.count(); n != before {
+		if n := backend.Count(); n != before {
 			t.Fatalf("the backend was called %d times for invalid bodies", n-before)
 		}
 	})
 
 	t.Run("bad backend answers", func(t *testing.T) {
-		backend.setHandler(func(w http.ResponseWriter, r *recorded) {
+		backend.SetHandler(func(w http.ResponseWriter, r *testenv.Recorded) {
 			w.Header().Set("Content-Type", "application/json")
 			switch r.Path {
 			case "/product/search/barcode":
@@ -361,33 +361,33 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 				io.WriteString(w, `<html>oops</html>`)
 			}
 		})
-		defer backend.setHandler(backendAnswer)
+		defer backend.SetHandler(backendAnswer)
 		for _, path := range []string{"/product/search/barcode", "/product/search/name", "/control/check", "/receipt"} {
-			a := c.do("POST", "/smarts"+path, auth, spec.Lookup(nodeOps[path].id).Example)
+			a := c.Do("POST", "/smarts"+path, auth, spec.Lookup(nodeOps[path].id).Example)
 			expect(t, a, 502, path)
 			if e := decodeError(t, a); e.Error != "bad backend answer" || len(e.Violations) == 0 {
 				t.Errorf("%s: %s", path, a.Body)
 			}
 		}
-		waitFor(t, 5*time.Second, "the warning in the log", func() bool {
+		testenv.WaitFor(t, 5*time.Second, "the warning in the log", func() bool {
 			return strings.Contains(in.Logs(), "bad backend answer")
 		})
 	})
 
 	t.Run("backend errors pass through", func(t *testing.T) {
-		backend.setHandler(func(w http.ResponseWriter, r *recorded) {
+		backend.SetHandler(func(w http.ResponseWriter, r *testenv.Recorded) {
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.Header().Set("X-Backend", "nope")
 			w.WriteHeader(http.StatusConflict)
 			io.WriteString(w, `{"message":"cart changed"}`)
 		})
-		defer backend.setHandler(backendAnswer)
-		a := c.do("POST", "/smarts/receipt", auth, spec.Lookup("smarts.create-receipt").Example)
+		defer backend.SetHandler(backendAnswer)
+		a := c.Do("POST", "/smarts/receipt", auth, spec.Lookup("smarts.create-receipt").Example)
 		expect(t, a, 409, "backend 409")
 		if string(a.Body) != `{"message":"cart changed"}` || a.Header.Get("X-Backend") != "nope" || a.Header.Get("Content-Type") != "application/problem+json" {
 			t.Fatalf("not passed through: %v %s", a.Header, a.Body)
 		}
-		a = c.do("POST", "/dead/product/search/barcode", auth, barcode)
+		a = c.Do("POST", "/dead/product/search/barcode", auth, barcode)
 		expect(t, a, 502, "unreachable backend")
 	})
 
@@ -396,14 +396,14 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	deadInvoice := strings.Replace(invoice, invoiceID, "inv-dead-1", 1)
 	invalidInvoice := strings.Replace(strings.Replace(invoice, invoiceID, "inv-invalid", 1), `"EUR"`, `"GBP"`, 1)
 	t.Run("invoice archive", func(t *testing.T) {
-		backend.setHandler(func(w http.ResponseWriter, r *recorded) { w.WriteHeader(500) })
-		expect(t, c.do("POST", "/smarts/invoice", auth, invoice), 500, "invoice, backend failing")
-		backend.setHandler(backendAnswer)
+		backend.SetHandler(func(w http.ResponseWriter, r *testenv.Recorded) { w.WriteHeader(500) })
+		expect(t, c.Do("POST", "/smarts/invoice", auth, invoice), 500, "invoice, backend failing")
+		backend.SetHandler(backendAnswer)
 		// A repeat keeps the first copy.
 		again := strings.Replace(invoice, "Demo Store", "Changed Store", 1)
-		expect(t, c.do("POST", "/smarts/invoice", auth, again), 200, "invoice again")
-		expect(t, c.do("POST", "/dead/invoice", auth, deadInvoice), 502, "invoice, backend unreachable")
-		expect(t, c.do("POST", "/smarts/invoice", auth, invalidInvoice), 400, "invalid invoice")
+		expect(t, c.Do("POST", "/smarts/invoice", auth, again), 200, "invoice again")
+		expect(t, c.Do("POST", "/dead/invoice", auth, deadInvoice), 502, "invoice, backend unreachable")
+		expect(t, c.Do("POST", "/smarts/invoice", auth, invalidInvoice), 400, "invalid invoice")
 	})
 
 	ctrl := spec.Lookup("smarts.purchase-control-result").Example
@@ -419,23 +419,23 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			"real token": {"accessToken": accessToken},
 			"other":      {"Authorization": "Bearer " + backendKey},
 		} {
-			a := c.do("POST", "/smarts/gateway/control/result", h, ctrl)
+			a := c.Do("POST", "/smarts/gateway/control/result", h, ctrl)
 			expect(t, a, 403, name)
 			if string(a.Body) != `{"error":"forbidden"}` {
 				t.Errorf("%s: %s", name, a.Body)
 			}
 		}
-		expect(t, c.do("GET", "/smarts/gateway/control/result", key, ""), 405, "GET")
-		expect(t, c.do("POST", "/smarts2/gateway/control/result", key, ctrl), 404, "relay not configured")
-		expect(t, c.do("POST", "/smarts/gateway/a%20b", key, find), 404, "odd path")
+		expect(t, c.Do("GET", "/smarts/gateway/control/result", key, ""), 405, "GET")
+		expect(t, c.Do("POST", "/smarts2/gateway/control/result", key, ctrl), 404, "relay not configured")
+		expect(t, c.Do("POST", "/smarts/gateway/a%20b", key, find), 404, "odd path")
 		bad := strings.Replace(ctrl, "PASSED", "EXPIRED", 1)
-		if e := decodeError(t, c.do("POST", "/smarts/gateway/control/result", key, bad)); len(e.Violations) == 0 || e.Violations[0].Path != "status" {
+		if e := decodeError(t, c.Do("POST", "/smarts/gateway/control/result", key, bad)); len(e.Violations) == 0 || e.Violations[0].Path != "status" {
 			t.Errorf("invalid result: %+v", e)
 		}
 		for _, body := range []string{`{"id":"1","id":"2"}`, `{`, ""} {
-			expect(t, c.do("POST", "/smarts/gateway/orders/find", key, body), 400, "not strict JSON: "+body)
+			expect(t, c.Do("POST", "/smarts/gateway/orders/find", key, body), 400, "not strict JSON: "+body)
 		}
-		if n := gw.count(); n != 0 {
+		if n := gw.Count(); n != 0 {
 			t.Fatalf("the gateway got %d requests for refused calls", n)
 		}
 
@@ -454,7 +454,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			if tc.key != "" {
 				h = withKey(tc.key)
 			}
-			a := c.do("POST", "/smarts/gateway/"+tc.path, h, tc.body)
+			a := c.Do("POST", "/smarts/gateway/"+tc.path, h, tc.body)
 			expect(t, a, 202, tc.path)
 			var got struct{ ID string }
 			if err := json.Unmarshal(a.Body, &got); err != nil || got.ID == "" {
@@ -471,18 +471,18 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			ids[tc.path] = got.ID
 		}
 		// A repeat is the same delivery; the same key for another body is a conflict.
-		a := c.do("POST", "/smarts/gateway/control/result", withKey("res-1"), ctrl)
+		a := c.Do("POST", "/smarts/gateway/control/result", withKey("res-1"), ctrl)
 		expect(t, a, 202, "repeat")
 		if string(a.Body) != `{"id":"res-1"}` {
 			t.Errorf("repeat: %s", a.Body)
 		}
 		other := strings.Replace(ctrl, "PASSED", "FAILED", 1)
-		expect(t, c.do("POST", "/smarts/gateway/control/result", withKey("res-1"), other), 409, "key reuse")
+		expect(t, c.Do("POST", "/smarts/gateway/control/result", withKey("res-1"), other), 409, "key reuse")
 
-		waitFor(t, 10*time.Second, "attempts on the down gateway", func() bool { return gw.count() >= 8 })
+		testenv.WaitFor(t, 10*time.Second, "attempts on the down gateway", func() bool { return gw.Count() >= 8 })
 		gw.setUp(true)
 		for path, body := range map[string]string{"control/result": ctrl, "control/resend": resend, "pickup/order/status": status, "orders/find": find} {
-			waitFor(t, 15*time.Second, "delivery of "+path, func() bool { return len(gw.deliveredTo("/v1/"+path)) > 0 })
+			testenv.WaitFor(t, 15*time.Second, "delivery of "+path, func() bool { return len(gw.deliveredTo("/v1/"+path)) > 0 })
 			got := gw.deliveredTo("/v1/" + path)[0]
 			if string(got.Body) != body {
 				t.Errorf("%s: body %s", path, got.Body)
@@ -506,7 +506,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	in.Stop()
 
 	t.Run("stored", func(t *testing.T) {
-		st := k.open(t, in)
+		st := k.Open(t, in)
 		err := st.View(t.Context(), func(tx store.Tx) error {
 			raw, err := tx.Get(store.BucketInvoices, invoiceID)
 			if err != nil {
@@ -554,7 +554,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	})
 
 	t.Run("no secret leaks", func(t *testing.T) {
-		if strings.Contains(c.everything(), accessToken) {
+		if strings.Contains(c.Everything(), accessToken) {
 			t.Error("the access token reached a client")
 		}
 		logs := in.Logs()
@@ -563,7 +563,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 				t.Errorf("%s is in caddy.log", name)
 			}
 		}
-		for _, r := range backend.requests() {
+		for _, r := range backend.Requests() {
 			if strings.Contains(fmt.Sprint(r.Header), accessToken) || strings.Contains(string(r.Body), accessToken) {
 				t.Fatalf("the access token reached the backend: %s %s", r.Method, r.Path)
 			}
@@ -574,34 +574,34 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 // A subset on the WebAssembly engine (the default engine).
 func TestE2EWasm(t *testing.T) {
 	t.Parallel()
-	backend := newStandIn(t, backendAnswer)
+	backend := testenv.NewStandIn(t, backendAnswer)
 	gw := newGateway(t)
 	gw.setUp(true)
-	cf := fmt.Sprintf(caddyfileTemplate, "wasm", boltStore().line, gw.URL, backend.URL, testenv.FreePort(t))
-	in := testenv.Start(t, cf, testenv.Options{Dir: wasmDir(t), Env: secretEnv})
-	c := &client{t: t, base: in.URL}
+	cf := fmt.Sprintf(caddyfileTemplate, "wasm", testenv.BoltStore().Line, gw.URL, backend.URL, testenv.FreePort(t))
+	in := testenv.Start(t, cf, testenv.Options{Dir: testenv.WasmDir(t), Env: secretEnv})
+	c := testenv.NewClient(t, in.URL)
 	auth := map[string]string{"accessToken": tokenA}
-	a := c.do("GET", "/smarts/node/version", auth, "")
+	a := c.Do("GET", "/smarts/node/version", auth, "")
 	expect(t, a, 200, "version")
 	for path, op := range nodeOps {
 		want := 200
 		if op.resp == "" && path != "/invoice" {
 			want = 204
 		}
-		expect(t, c.do("POST", "/smarts"+path, auth, spec.Lookup(op.id).Example), want, path)
+		expect(t, c.Do("POST", "/smarts"+path, auth, spec.Lookup(op.id).Example), want, path)
 	}
 	// After the calls above, so the wasm instances are warm: a cold start
 	// on a loaded machine can exceed health_timeout.
-	expect(t, c.do("GET", "/smarts/node/health", auth, ""), 200, "health")
-	e := decodeError(t, c.do("POST", "/smarts/product/search/barcode", auth, `{"type":"SELF_SERVICE"}`))
+	expect(t, c.Do("GET", "/smarts/node/health", auth, ""), 200, "health")
+	e := decodeError(t, c.Do("POST", "/smarts/product/search/barcode", auth, `{"type":"SELF_SERVICE"}`))
 	if len(e.Violations) != 1 || e.Violations[0].Path != "barcode" || e.Violations[0].Rule != "required" {
 		t.Errorf("violations %+v", e.Violations)
 	}
-	backend.setHandler(func(w http.ResponseWriter, r *recorded) { io.WriteString(w, `{"id":"1"}`) })
-	expect(t, c.do("POST", "/smarts/product/search/barcode", auth, spec.Lookup("smarts.product-search-barcode").Example), 502, "bad answer")
-	a = c.do("POST", "/smarts/gateway/control/result", map[string]string{"accessToken": backendKey}, spec.Lookup("smarts.purchase-control-result").Example)
+	backend.SetHandler(func(w http.ResponseWriter, r *testenv.Recorded) { io.WriteString(w, `{"id":"1"}`) })
+	expect(t, c.Do("POST", "/smarts/product/search/barcode", auth, spec.Lookup("smarts.product-search-barcode").Example), 502, "bad answer")
+	a = c.Do("POST", "/smarts/gateway/control/result", map[string]string{"accessToken": backendKey}, spec.Lookup("smarts.purchase-control-result").Example)
 	expect(t, a, 202, "gateway")
-	waitFor(t, 10*time.Second, "delivery", func() bool { return len(gw.deliveredTo("/v1/control/result")) == 1 })
+	testenv.WaitFor(t, 10*time.Second, "delivery", func() bool { return len(gw.deliveredTo("/v1/control/result")) == 1 })
 }
 
 // Configuration errors found while provisioning stop Caddy with a message

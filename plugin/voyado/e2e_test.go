@@ -95,15 +95,15 @@ http://127.0.0.1:{{PORT}} {
 // 400 for any body mentioning REJECT or BAD. It keeps the requests it
 // accepted.
 type cluster struct {
-	*standIn
+	*testenv.StandIn
 	mu       sync.Mutex
 	down     bool
-	accepted []recorded
+	accepted []testenv.Recorded
 }
 
 func newCluster(t *testing.T) *cluster {
 	c := &cluster{}
-	c.standIn = newStandIn(t, func(w http.ResponseWriter, r *recorded) {
+	c.StandIn = testenv.NewStandIn(t, func(w http.ResponseWriter, r *testenv.Recorded) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		switch {
@@ -127,10 +127,10 @@ func (c *cluster) setDown(down bool) {
 	c.mu.Unlock()
 }
 
-func (c *cluster) acceptedWhere(pred func(r recorded) bool) []recorded {
+func (c *cluster) acceptedWhere(pred func(r testenv.Recorded) bool) []testenv.Recorded {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []recorded
+	var out []testenv.Recorded
 	for _, r := range c.accepted {
 		if pred(r) {
 			out = append(out, r)
@@ -139,13 +139,13 @@ func (c *cluster) acceptedWhere(pred func(r recorded) bool) []recorded {
 	return out
 }
 
-func (c *cluster) last() recorded {
-	reqs := c.requests()
+func (c *cluster) last() testenv.Recorded {
+	reqs := c.Requests()
 	return reqs[len(reqs)-1]
 }
 
-func byKey(k string) func(recorded) bool {
-	return func(r recorded) bool { return r.Header.Get("Idempotency-Key") == k }
+func byKey(k string) func(testenv.Recorded) bool {
+	return func(r testenv.Recorded) bool { return r.Header.Get("Idempotency-Key") == k }
 }
 
 type errorAnswer struct {
@@ -155,7 +155,7 @@ type errorAnswer struct {
 	} `json:"violations"`
 }
 
-func decodeError(t *testing.T, a answer) errorAnswer {
+func decodeError(t *testing.T, a testenv.Answer) errorAnswer {
 	t.Helper()
 	var e errorAnswer
 	if err := json.Unmarshal(a.Body, &e); err != nil {
@@ -164,7 +164,7 @@ func decodeError(t *testing.T, a answer) errorAnswer {
 	return e
 }
 
-func expect(t *testing.T, a answer, status int, what string) {
+func expect(t *testing.T, a testenv.Answer, status int, what string) {
 	t.Helper()
 	if a.Status != status {
 		t.Fatalf("%s: status %d, want %d: %s", what, a.Status, status, a.Body)
@@ -173,12 +173,12 @@ func expect(t *testing.T, a answer, status int, what string) {
 
 func TestE2EBolt(t *testing.T) {
 	t.Parallel()
-	runSuite(t, boltStore(), "native")
+	runSuite(t, testenv.BoltStore(), "native")
 }
 
 func TestE2EPostgres(t *testing.T) {
 	t.Parallel()
-	runSuite(t, postgresStore(t), "native")
+	runSuite(t, testenv.PostgresStore(t), "native")
 }
 
 // browserPaths lists the browser paths, sorted.
@@ -193,10 +193,10 @@ func browserPaths() []string {
 	return out
 }
 
-func runSuite(t *testing.T, k storeKind, engineName string) {
+func runSuite(t *testing.T, k testenv.StoreKind, engineName string) {
 	cl := newCluster(t)
-	in := testenv.Start(t, fmt.Sprintf(caddyfileTemplate, engineName, k.line, cl.URL), testenv.Options{Env: merge(secretEnv, k.env)})
-	c := &client{t: t, base: in.URL}
+	in := testenv.Start(t, fmt.Sprintf(caddyfileTemplate, engineName, k.Line, cl.URL), testenv.Options{Env: testenv.Merge(secretEnv, k.Env)})
+	c := testenv.NewClient(t, in.URL)
 	const v2pay = "/api/v2/notifications/payment"
 	const admin4, admin3 = "/api/admin/v4/notifications/payment", "/api/admin/v3/notifications/payment"
 	secure := spec.Lookup("voyado.secure-payment").Example
@@ -211,7 +211,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	}
 	// browserRecords are the cluster's requests on browser paths, checked
 	// for keys at the end.
-	var browserRecords []recorded
+	var browserRecords []testenv.Recorded
 
 	t.Run("secure payments", func(t *testing.T) {
 		for _, tc := range []struct{ mount, path, body, key string }{
@@ -223,7 +223,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			{"/open", v2pay, secure, "pay-open"},
 			{"", admin4, strings.Replace(adminBody, "2,", "3,", 1), ""},
 		} {
-			a := c.do("POST", tc.mount+tc.path+"?"+queryFor(tc.path), withKey(tc.key), tc.body)
+			a := c.Do("POST", tc.mount+tc.path+"?"+queryFor(tc.path), withKey(tc.key), tc.body)
 			expect(t, a, 202, tc.mount+tc.path)
 			var got struct{ ID string }
 			if err := json.Unmarshal(a.Body, &got); err != nil {
@@ -238,7 +238,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 				}
 				continue
 			}
-			waitFor(t, 10*time.Second, "delivery of "+tc.key, func() bool { return len(cl.acceptedWhere(byKey(tc.key))) > 0 })
+			testenv.WaitFor(t, 10*time.Second, "delivery of "+tc.key, func() bool { return len(cl.acceptedWhere(byKey(tc.key))) > 0 })
 			r := cl.acceptedWhere(byKey(tc.key))[0]
 			if r.Method != "POST" || r.Path != tc.path || r.RawQuery != queryFor(tc.path) || string(r.Body) != tc.body {
 				t.Errorf("%s: cluster got %s %s?%s %s", tc.key, r.Method, r.Path, r.RawQuery, r.Body)
@@ -251,13 +251,13 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			}
 		}
 		// A repeat is the same delivery, once; the key with another body is a conflict.
-		a := c.do("POST", v2pay+"?"+v2Query, withKey("pay-1"), secure)
+		a := c.Do("POST", v2pay+"?"+v2Query, withKey("pay-1"), secure)
 		expect(t, a, 202, "repeat")
 		if string(a.Body) != `{"id":"pay-1"}` {
 			t.Errorf("repeat: %s", a.Body)
 		}
-		expect(t, c.do("POST", v2pay+"?"+v2Query, withKey("pay-1"), adminBody), 409, "key reuse")
-		expect(t, c.do("POST", v2pay+"?"+v2Query, map[string]string{"Api-Key": backendKey, "Idempotency-Key": "a b"}, secure), 400, "bad key")
+		expect(t, c.Do("POST", v2pay+"?"+v2Query, withKey("pay-1"), adminBody), 409, "key reuse")
+		expect(t, c.Do("POST", v2pay+"?"+v2Query, map[string]string{"Api-Key": backendKey, "Idempotency-Key": "a b"}, secure), 400, "bad key")
 		time.Sleep(300 * time.Millisecond)
 		if n := len(cl.acceptedWhere(byKey("pay-1"))); n != 1 {
 			t.Errorf("pay-1 delivered %d times", n)
@@ -265,7 +265,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	})
 
 	t.Run("auth", func(t *testing.T) {
-		before := cl.count()
+		before := cl.Count()
 		for _, path := range []string{v2pay, admin4, "/voyado" + admin4, "/voyado" + admin3, "/voyado" + v2pay, "/open" + admin4} {
 			for name, h := range map[string]map[string]string{
 				"missing":      nil,
@@ -278,22 +278,22 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 				if strings.HasSuffix(path, v2pay) {
 					body = secure
 				}
-				a := c.do("POST", path+"?"+queryFor(strings.TrimPrefix(strings.TrimPrefix(path, "/voyado"), "/open")), h, body)
+				a := c.Do("POST", path+"?"+queryFor(strings.TrimPrefix(strings.TrimPrefix(path, "/voyado"), "/open")), h, body)
 				expect(t, a, 403, path+" "+name)
 				if e := decodeError(t, a); e.Error == "" {
 					t.Errorf("%s: %s", path, a.Body)
 				}
 			}
 		}
-		expect(t, c.do("GET", admin4+"?"+adminQuery, withKey(""), ""), 405, "GET")
-		expect(t, c.do("POST", "/open"+v2pay+"?"+v2Query, map[string]string{"Api-Key": "nope"}, clientBody), 403, "wrong key with client_payments on")
-		if n := cl.count(); n != before {
+		expect(t, c.Do("GET", admin4+"?"+adminQuery, withKey(""), ""), 405, "GET")
+		expect(t, c.Do("POST", "/open"+v2pay+"?"+v2Query, map[string]string{"Api-Key": "nope"}, clientBody), 403, "wrong key with client_payments on")
+		if n := cl.Count(); n != before {
 			t.Fatalf("the cluster got %d requests for refused notifications", n-before)
 		}
 	})
 
 	t.Run("invalid", func(t *testing.T) {
-		before := cl.count()
+		before := cl.Count()
 		for _, tc := range []struct{ path, query, body, field string }{
 			{v2pay, "esales.customerKey=c&esales.sessionKey=s", secure, "esales.market"},
 			{v2pay, v2Query + "&esales.market=SE", secure, "esales.market"},
@@ -303,7 +303,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			{admin4, adminQuery, `{"lines":[{"productKey":"P1","quantity":1,"sellingPrice":10}]}`, "lines.0.variantKey"},
 			{admin4, "market=UK", adminBody, "customerKey"},
 		} {
-			a := c.do("POST", tc.path+"?"+tc.query, withKey(""), tc.body)
+			a := c.Do("POST", tc.path+"?"+tc.query, withKey(""), tc.body)
 			expect(t, a, 400, tc.path+" "+tc.field)
 			e := decodeError(t, a)
 			found := false
@@ -314,7 +314,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 				t.Errorf("%s: no violation on %s: %s", tc.path, tc.field, a.Body)
 			}
 		}
-		expect(t, c.do("POST", v2pay+"?"+v2Query, map[string]string{"Api-Key": backendKey, "Content-Type": "application/x-www-form-urlencoded"}, "a=b"), 415, "form body")
+		expect(t, c.Do("POST", v2pay+"?"+v2Query, map[string]string{"Api-Key": backendKey, "Content-Type": "application/x-www-form-urlencoded"}, "a=b"), 415, "form body")
 		for _, tc := range []struct{ path, query, body string }{
 			{"/api/v2/notifications/click", v2Query, `{}`},
 			{"/api/v2/notifications/click", v2Query, `{"ticket":1}`},
@@ -324,9 +324,9 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			{"/api/storefront/v3/notifications/remove-recent-searches", sfQuery, `{"removeAll":false}`},
 			{"/api/storefront/v3/notifications/click", "", `{"ticket":"t"}`},
 		} {
-			expect(t, c.do("POST", tc.path+"?"+tc.query, nil, tc.body), 400, tc.path+" "+tc.body)
+			expect(t, c.Do("POST", tc.path+"?"+tc.query, nil, tc.body), 400, tc.path+" "+tc.body)
 		}
-		if n := cl.count(); n != before {
+		if n := cl.Count(); n != before {
 			t.Fatalf("the cluster got %d requests for invalid notifications", n-before)
 		}
 	})
@@ -342,11 +342,11 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 				if ex == "" {
 					delete(h, "Content-Type")
 				}
-				before := cl.count()
-				a := c.do("POST", mount+path+"?"+queryFor(path), h, ex)
+				before := cl.Count()
+				a := c.Do("POST", mount+path+"?"+queryFor(path), h, ex)
 				expect(t, a, 204, mount+path)
-				if cl.count() != before+1 {
-					t.Fatalf("%s: cluster called %d times", path, cl.count()-before)
+				if cl.Count() != before+1 {
+					t.Fatalf("%s: cluster called %d times", path, cl.Count()-before)
 				}
 				r := cl.last()
 				browserRecords = append(browserRecords, r)
@@ -364,20 +364,20 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	})
 
 	t.Run("cluster answers relayed", func(t *testing.T) {
-		a := c.do("POST", "/api/storefront/v3/notifications/click?"+sfQuery, nil, `{"ticket":"BAD"}`)
+		a := c.Do("POST", "/api/storefront/v3/notifications/click?"+sfQuery, nil, `{"ticket":"BAD"}`)
 		expect(t, a, 400, "cluster 400")
 		if string(a.Body) != `{"message":"unknown variant key"}` || a.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("not relayed: %q %s", a.Header.Get("Content-Type"), a.Body)
 		}
 		cl.setDown(true)
-		expect(t, c.do("POST", "/api/v2/notifications/click?"+v2Query, nil, `{"ticket":"t"}`), 503, "cluster 503")
+		expect(t, c.Do("POST", "/api/v2/notifications/click?"+v2Query, nil, `{"ticket":"t"}`), 503, "cluster 503")
 		cl.setDown(false)
 	})
 
 	t.Run("cors", func(t *testing.T) {
 		click := "/api/storefront/v3/notifications/click"
-		pre := func(path, origin string) answer {
-			return c.do("OPTIONS", path, map[string]string{"Origin": origin, "Access-Control-Request-Method": "POST",
+		pre := func(path, origin string) testenv.Answer {
+			return c.Do("OPTIONS", path, map[string]string{"Origin": origin, "Access-Control-Request-Method": "POST",
 				"Access-Control-Request-Headers": "content-type"}, "")
 		}
 		for _, tc := range []struct{ path, origin string }{
@@ -409,16 +409,16 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 				t.Errorf("refused preflight with Access-Control-Allow-Origin")
 			}
 		}
-		a := c.do("POST", click+"?"+sfQuery, map[string]string{"Origin": "https://shop.example", "Content-Type": "text/plain;charset=utf-8"}, `{"ticket":"t"}`)
+		a := c.Do("POST", click+"?"+sfQuery, map[string]string{"Origin": "https://shop.example", "Content-Type": "text/plain;charset=utf-8"}, `{"ticket":"t"}`)
 		expect(t, a, 204, "POST from an allowed origin")
 		if a.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" || !strings.Contains(strings.Join(a.Header.Values("Vary"), ","), "Origin") {
 			t.Errorf("CORS headers: %v", a.Header)
 		}
-		a = c.do("POST", click+"?"+sfQuery, map[string]string{"Origin": "https://evil.example"}, `{"ticket":"t"}`)
+		a = c.Do("POST", click+"?"+sfQuery, map[string]string{"Origin": "https://evil.example"}, `{"ticket":"t"}`)
 		if a.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Errorf("Access-Control-Allow-Origin for another origin: %v", a.Header)
 		}
-		a = c.do("POST", click+"?"+sfQuery, map[string]string{"Origin": "https://shop.example"}, `{}`)
+		a = c.Do("POST", click+"?"+sfQuery, map[string]string{"Origin": "https://shop.example"}, `{}`)
 		expect(t, a, 400, "invalid from an allowed origin")
 		if a.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" {
 			t.Errorf("an error answer lacks Access-Control-Allow-Origin, so the page cannot read it")
@@ -426,18 +426,18 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	})
 
 	t.Run("client payments", func(t *testing.T) {
-		before := cl.count()
-		a := c.do("POST", v2pay+"?"+v2Query, nil, clientBody)
+		before := cl.Count()
+		a := c.Do("POST", v2pay+"?"+v2Query, nil, clientBody)
 		expect(t, a, 403, "client payment with client_payments off")
-		expect(t, c.do("POST", "/voyado"+v2pay+"?"+v2Query, map[string]string{"Content-Type": "text/plain"}, clientBody), 403, "off under a prefix")
-		e := decodeError(t, c.do("POST", "/open"+v2pay+"?"+v2Query, nil, secure))
+		expect(t, c.Do("POST", "/voyado"+v2pay+"?"+v2Query, map[string]string{"Content-Type": "text/plain"}, clientBody), 403, "off under a prefix")
+		e := decodeError(t, c.Do("POST", "/open"+v2pay+"?"+v2Query, nil, secure))
 		if len(e.Violations) == 0 || e.Violations[0].Path != "lines.0.cost" {
 			t.Errorf("a client payment with cost: %+v", e)
 		}
-		if cl.count() != before {
+		if cl.Count() != before {
 			t.Fatal("the cluster was called")
 		}
-		a = c.do("POST", "/open"+v2pay+"?"+v2Query, map[string]string{"Content-Type": "text/plain;charset=utf-8", "Origin": "https://shop.example"}, clientBody)
+		a = c.Do("POST", "/open"+v2pay+"?"+v2Query, map[string]string{"Content-Type": "text/plain;charset=utf-8", "Origin": "https://shop.example"}, clientBody)
 		expect(t, a, 204, "client payment")
 		if a.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" {
 			t.Errorf("CORS: %v", a.Header)
@@ -454,7 +454,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 
 	t.Run("other paths go to the next handler", func(t *testing.T) {
 		for _, p := range []string{"/", "/api/v2/notifications/unknown", "/api/v2/notifications/payment/extra", "/products"} {
-			a := c.do("GET", p, nil, "")
+			a := c.Do("GET", p, nil, "")
 			if a.Status != 200 || string(a.Body) != "the shop" {
 				t.Errorf("%s: %d %s", p, a.Status, a.Body)
 			}
@@ -464,33 +464,33 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	var downKeys []string
 	t.Run("cluster down then up", func(t *testing.T) {
 		cl.setDown(true)
-		before := cl.count()
+		before := cl.Count()
 		for i := range 5 {
 			key := fmt.Sprintf("down-%d", i)
 			downKeys = append(downKeys, key)
 			body := strings.Replace(secure, `"P1"`, fmt.Sprintf(`"P-down-%d"`, i), 1)
-			expect(t, c.do("POST", v2pay+"?"+v2Query, withKey(key), body), 202, key)
+			expect(t, c.Do("POST", v2pay+"?"+v2Query, withKey(key), body), 202, key)
 		}
-		waitFor(t, 10*time.Second, "failed attempts", func() bool { return cl.count() >= before+10 })
+		testenv.WaitFor(t, 10*time.Second, "failed attempts", func() bool { return cl.Count() >= before+10 })
 		cl.setDown(false)
 		for _, key := range downKeys {
-			waitFor(t, 10*time.Second, "delivery of "+key, func() bool { return len(cl.acceptedWhere(byKey(key))) == 1 })
+			testenv.WaitFor(t, 10*time.Second, "delivery of "+key, func() bool { return len(cl.acceptedWhere(byKey(key))) == 1 })
 		}
 	})
 
 	t.Run("cluster 4xx is final", func(t *testing.T) {
 		body := strings.Replace(secure, `"P1"`, `"REJECT"`, 1)
-		expect(t, c.do("POST", v2pay+"?"+v2Query, withKey("rej-1"), body), 202, "queued")
+		expect(t, c.Do("POST", v2pay+"?"+v2Query, withKey("rej-1"), body), 202, "queued")
 		rejected := func() int {
 			n := 0
-			for _, r := range cl.requests() {
+			for _, r := range cl.Requests() {
 				if r.Header.Get("Idempotency-Key") == "rej-1" {
 					n++
 				}
 			}
 			return n
 		}
-		waitFor(t, 10*time.Second, "the attempt", func() bool { return rejected() == 1 })
+		testenv.WaitFor(t, 10*time.Second, "the attempt", func() bool { return rejected() == 1 })
 		time.Sleep(700 * time.Millisecond) // longer than max_delay: a retry would show
 		if n := rejected(); n != 1 {
 			t.Errorf("a 400 was retried: %d attempts", n)
@@ -500,7 +500,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	in.Stop()
 
 	t.Run("stored", func(t *testing.T) {
-		st := k.open(t, in)
+		st := k.Open(t, in)
 		err := st.View(t.Context(), func(tx store.Tx) error {
 			dead, err := tx.ListDeliveries(store.StateDead, "", 0)
 			if err != nil {
@@ -542,7 +542,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 	})
 
 	t.Run("no secret leaks", func(t *testing.T) {
-		if strings.Contains(c.everything(), apiKey) {
+		if strings.Contains(c.Everything(), apiKey) {
 			t.Error("the real Api-Key reached a client")
 		}
 		logs := in.Logs()
@@ -561,7 +561,7 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 			}
 		}
 		// Only secure deliveries carry a key, and only the real one.
-		for _, r := range cl.requests() {
+		for _, r := range cl.Requests() {
 			if v, has := r.Header["Api-Key"]; has && (len(v) != 1 || v[0] != apiKey || routes[r.Path].kind == browserPath) {
 				t.Errorf("%s: Api-Key %v", r.Path, v)
 			}
@@ -576,17 +576,17 @@ func runSuite(t *testing.T, k storeKind, engineName string) {
 func TestE2EWasm(t *testing.T) {
 	t.Parallel()
 	cl := newCluster(t)
-	in := testenv.Start(t, fmt.Sprintf(caddyfileTemplate, "wasm", boltStore().line, cl.URL), testenv.Options{Dir: wasmDir(t), Env: secretEnv})
-	c := &client{t: t, base: in.URL}
+	in := testenv.Start(t, fmt.Sprintf(caddyfileTemplate, "wasm", testenv.BoltStore().Line, cl.URL), testenv.Options{Dir: testenv.WasmDir(t), Env: secretEnv})
+	c := testenv.NewClient(t, in.URL)
 	for _, path := range browserPaths() {
-		expect(t, c.do("POST", path+"?"+queryFor(path), nil, spec.Lookup(routes[path].id).Example), 204, path)
+		expect(t, c.Do("POST", path+"?"+queryFor(path), nil, spec.Lookup(routes[path].id).Example), 204, path)
 	}
-	expect(t, c.do("POST", "/api/v2/notifications/click?esales.market=UK", nil, `{"ticket":"t"}`), 400, "query")
-	a := c.do("POST", "/voyado/api/admin/v4/notifications/payment?"+adminQuery, map[string]string{"Api-Key": backendKey, "Idempotency-Key": "w-1"},
+	expect(t, c.Do("POST", "/api/v2/notifications/click?esales.market=UK", nil, `{"ticket":"t"}`), 400, "query")
+	a := c.Do("POST", "/voyado/api/admin/v4/notifications/payment?"+adminQuery, map[string]string{"Api-Key": backendKey, "Idempotency-Key": "w-1"},
 		spec.Lookup("voyado.admin.payment").Example)
 	expect(t, a, 202, "secure")
-	waitFor(t, 10*time.Second, "delivery", func() bool { return len(cl.acceptedWhere(byKey("w-1"))) == 1 })
-	e := decodeError(t, c.do("POST", "/open/api/v2/notifications/payment?"+v2Query, nil, spec.Lookup("voyado.secure-payment").Example))
+	testenv.WaitFor(t, 10*time.Second, "delivery", func() bool { return len(cl.acceptedWhere(byKey("w-1"))) == 1 })
+	e := decodeError(t, c.Do("POST", "/open/api/v2/notifications/payment?"+v2Query, nil, spec.Lookup("voyado.secure-payment").Example))
 	if len(e.Violations) != 1 || e.Violations[0].Path != "lines.0.cost" {
 		t.Errorf("violations %+v", e.Violations)
 	}

@@ -42,24 +42,24 @@ const sigkillPayments = 1000
 
 func TestE2ESigkillBolt(t *testing.T) {
 	t.Parallel()
-	runSigkill(t, boltStore())
+	runSigkill(t, testenv.BoltStore())
 }
 
 func TestE2ESigkillPostgres(t *testing.T) {
 	t.Parallel()
-	runSigkill(t, postgresStore(t))
+	runSigkill(t, testenv.PostgresStore(t))
 }
 
 // runSigkill queues payments while the cluster is down, kills Caddy with
 // SIGKILL, starts a new Caddy on the same data, brings the cluster up, and
 // checks that every acknowledged payment arrives (a duplicate only ever
 // under its own idempotency key).
-func runSigkill(t *testing.T, k storeKind) {
+func runSigkill(t *testing.T, k testenv.StoreKind) {
 	cl := newCluster(t)
 	cl.setDown(true)
-	env := merge(secretEnv, k.env)
+	env := testenv.Merge(secretEnv, k.Env)
 	// Slow retries while down: the queue, not the retry loop, is under test.
-	in := testenv.Start(t, fmt.Sprintf(sigkillTemplate, k.line, "1s", "2s", cl.URL), testenv.Options{Env: env})
+	in := testenv.Start(t, fmt.Sprintf(sigkillTemplate, k.Line, "1s", "2s", cl.URL), testenv.Options{Env: env})
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 30 * time.Second}
 	defer hc.CloseIdleConnections()
@@ -104,28 +104,28 @@ func runSigkill(t *testing.T, k storeKind) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	t.Logf("%d payments acknowledged in %s; the cluster refused %d attempts meanwhile", sigkillPayments, time.Since(start).Round(time.Millisecond), cl.count())
-	if n := len(cl.acceptedWhere(func(recorded) bool { return true })); n != 0 {
+	t.Logf("%d payments acknowledged in %s; the cluster refused %d attempts meanwhile", sigkillPayments, time.Since(start).Round(time.Millisecond), cl.Count())
+	if n := len(cl.acceptedWhere(func(testenv.Recorded) bool { return true })); n != 0 {
 		t.Fatalf("the cluster accepted %d while down", n)
 	}
 
 	in.Kill()
 	start = time.Now()
-	in2 := testenv.Start(t, fmt.Sprintf(sigkillTemplate, k.line, "50ms", "500ms", cl.URL), testenv.Options{Dir: in.Dir, Port: in.Port, Env: env})
+	in2 := testenv.Start(t, fmt.Sprintf(sigkillTemplate, k.Line, "50ms", "500ms", cl.URL), testenv.Options{Dir: in.Dir, Port: in.Port, Env: env})
 	cl.setDown(false)
 
-	distinct := func() map[string]recorded {
-		m := map[string]recorded{}
-		for _, r := range cl.acceptedWhere(func(recorded) bool { return true }) {
+	distinct := func() map[string]testenv.Recorded {
+		m := map[string]testenv.Recorded{}
+		for _, r := range cl.acceptedWhere(func(testenv.Recorded) bool { return true }) {
 			m[r.Header.Get("Idempotency-Key")] = r
 		}
 		return m
 	}
 	// Deliveries in flight at the kill are leased until timeout + 30s.
-	waitFor(t, 60*time.Second, "every payment delivered", func() bool { return len(distinct()) == sigkillPayments })
+	testenv.WaitFor(t, 60*time.Second, "every payment delivered", func() bool { return len(distinct()) == sigkillPayments })
 	t.Logf("all delivered %s after the restart", time.Since(start).Round(time.Millisecond))
 
-	accepted := cl.acceptedWhere(func(recorded) bool { return true })
+	accepted := cl.acceptedWhere(func(testenv.Recorded) bool { return true })
 	for _, r := range accepted {
 		var i int
 		if _, err := fmt.Sscanf(r.Header.Get("Idempotency-Key"), "k-%04d", &i); err != nil || i < 0 || i >= sigkillPayments {
@@ -141,7 +141,7 @@ func runSigkill(t *testing.T, k storeKind) {
 	t.Logf("%d deliveries for %d payments (%d duplicates, each under its own key)", len(accepted), sigkillPayments, len(accepted)-sigkillPayments)
 
 	in2.Stop()
-	st := k.open(t, in2)
+	st := k.Open(t, in2)
 	err := st.View(t.Context(), func(tx store.Tx) error {
 		all, err := tx.ListDeliveries("", "", 0)
 		if err != nil {
