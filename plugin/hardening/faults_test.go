@@ -426,7 +426,7 @@ func TestDiskFullBolt(t *testing.T) {
 
 	os.Remove(filler)
 	var after resp
-	waitFor(t, 10*time.Second, "writes after space is freed", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "writes after space is freed", func() bool {
 		after = n.do("POST", "/smarts/invoice", hdr("accessToken", nodeTokenA), invoice(99))
 		return after.Status == 200
 	})

@@ -686,7 +686,7 @@ func (n *node) pending() int {
 // drained waits until the outbox has nothing pending.
 func (n *node) drained(timeout time.Duration) {
 	n.t.Helper()
-	waitFor(n.t, timeout, "the outbox to drain", func() bool { return n.pending() == 0 })
+	testenv.WaitFor(n.t, timeout, "the outbox to drain", func() bool { return n.pending() == 0 })
 }
 
 var metricLine = regexp.MustCompile(`(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+)$`)
@@ -955,17 +955,6 @@ func randHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // percentile of sorted durations.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
 )
@@ -248,7 +249,7 @@ func runBacklog(t *testing.T, cfg config) {
 	began = time.Now()
 	var marks []string
 	next := count / 4
-	waitFor(t, time.Duration(count/100+60)*time.Second, "the backlog to drain", func() bool {
+	testenv.WaitFor(t, time.Duration(count/100+60)*time.Second, "the backlog to drain", func() bool {
 		got := len(ps.cluster.acked())
 		if got >= next && next <= count {
 			marks = append(marks, fmt.Sprintf("%d after %s", got, time.Since(began).Round(100*time.Millisecond)))

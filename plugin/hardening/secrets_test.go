@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kassa-edge/kassa/core/spec"
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 	"github.com/kassa-edge/kassa/plugin/store"
 	"github.com/kassa-edge/kassa/plugin/store/pgtest"
 	"github.com/kassa-edge/kassa/plugin/store/storetest"
@@ -180,7 +181,7 @@ func TestSecretEchoedByUpstream(t *testing.T) {
 	if r := n.relay("echo-relay-1"); r.Status != 202 {
 		t.Fatalf("relay: %d %s", r.Status, r.Body)
 	}
-	waitFor(t, 10*time.Second, "failed attempts", func() bool { return ps.cluster.count() > 0 && ps.smartsGW.count() > 1 })
+	testenv.WaitFor(t, 10*time.Second, "failed attempts", func() bool { return ps.cluster.count() > 0 && ps.smartsGW.count() > 1 })
 	time.Sleep(300 * time.Millisecond)
 	st := openPostgres(t, dsn)
 	err := st.View(t.Context(), func(tx store.Tx) error {
@@ -221,7 +222,7 @@ func TestOutboxDoesNotFollowRedirects(t *testing.T) {
 	if r := n.relay("redir-relay-1"); r.Status != 202 {
 		t.Fatalf("relay: %d %s", r.Status, r.Body)
 	}
-	waitFor(t, 10*time.Second, "attempts", func() bool { return ps.cluster.count() > 0 && ps.smartsGW.count() > 0 })
+	testenv.WaitFor(t, 10*time.Second, "attempts", func() bool { return ps.cluster.count() > 0 && ps.smartsGW.count() > 0 })
 	time.Sleep(500 * time.Millisecond)
 	for _, r := range rogue.requests() {
 		for _, h := range []string{"Api-Key", "accessToken"} {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kassa-edge/kassa/plugin/internal/testenv"
 )
 
 // trickle opens a connection, sends the headers of a POST with a
@@ -121,7 +123,7 @@ func TestSlowLoris(t *testing.T) {
 	}
 	// The server's goroutines go back to their baseline.
 	var after float64
-	waitFor(t, 10*time.Second, "goroutines back to the baseline", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "goroutines back to the baseline", func() bool {
 		after = metric(guarded.metrics(), "go_goroutines")
 		return after <= base+10
 	})
